@@ -1,0 +1,40 @@
+# Build helpers: one xtcp_cc_library() per component, shared warning and sanitizer flags.
+
+set(XTCP_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align
+    -Wunused -Woverloaded-virtual -Wimplicit-fallthrough -Wno-missing-field-initializers)
+if(XTCP_WERROR)
+  list(APPEND XTCP_WARNINGS -Werror)
+endif()
+
+if(XTCP_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+  # tcmalloc and ASan both replace malloc; the sanitizer build uses the sanitizer's allocator.
+  set(XTCP_TCMALLOC OFF CACHE BOOL "" FORCE)
+endif()
+
+if(XTCP_PGO)
+  set(XTCP_PGO_PROFILE "${PROJECT_SOURCE_DIR}/profiles/xtcp2.gcda.d" CACHE PATH "PGO profile directory")
+endif()
+
+# xtcp_cc_library(NAME name SRCS a.cc b.cc DEPS dep1 dep2)
+function(xtcp_cc_library)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_library(${ARG_NAME} STATIC ${ARG_SRCS})
+  target_include_directories(${ARG_NAME} PUBLIC ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src
+                             ${PROJECT_BINARY_DIR}/generated)
+  target_compile_options(${ARG_NAME} PRIVATE ${XTCP_WARNINGS})
+  target_link_libraries(${ARG_NAME} PUBLIC ${ARG_DEPS})
+endfunction()
+
+# xtcp_cc_test(NAME name SRCS a_test.cc DEPS lib1 lib2 [LABELS root])
+function(xtcp_cc_test)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS;LABELS" ${ARGN})
+  add_executable(${ARG_NAME} ${ARG_SRCS})
+  target_compile_options(${ARG_NAME} PRIVATE ${XTCP_WARNINGS})
+  target_include_directories(${ARG_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  target_compile_definitions(${ARG_NAME} PRIVATE
+      XTCP_SOURCE_DIR="${PROJECT_SOURCE_DIR}" XTCP_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  gtest_discover_tests(${ARG_NAME} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${ARG_LABELS}")
+endfunction()

@@ -1,0 +1,158 @@
+#include "record/record_codec.h"
+
+#include <cstring>
+
+#include "record/wire.h"
+
+namespace xtcp::record {
+namespace {
+
+using wire::kLengthDelimited;
+using wire::kVarint;
+using wire::MakeTag;
+using wire::PutTag;
+
+constexpr size_t TagSize(uint32_t field) { return wire::VarintSize(MakeTag(field, kVarint)); }
+
+// Largest encoding of one field of each kind (tag included); STR is the fixed part only.
+#define XTCP_BOUND_U32(num) (TagSize(num) + 5)
+#define XTCP_BOUND_U64(num) (TagSize(num) + 10)
+#define XTCP_BOUND_I64(num) (TagSize(num) + 10)
+#define XTCP_BOUND_ENUM(num) (TagSize(num) + 10)
+#define XTCP_BOUND_STR(num) (TagSize(num) + 5)
+#define XTCP_BOUND_NAME(num) (TagSize(num) + 1 + 16)
+#define XTCP_BOUND_ADDR(num) (TagSize(num) + 1 + 16)
+#define XTCP_BOUND_FIELD(num, name, kind) +XTCP_BOUND_##kind(num)
+constexpr size_t kMetaFixedBound = 0 XTCP_META_FIELDS(XTCP_BOUND_FIELD);
+constexpr size_t kPayloadBound = 0 XTCP_PAYLOAD_FIELDS(XTCP_BOUND_FIELD);
+#undef XTCP_BOUND_FIELD
+
+#define XTCP_ENC_U32(num, v)                              \
+  if ((v) != 0) {                                         \
+    p = PutTag<MakeTag(num, kVarint)>(p);                 \
+    p = wire::PutVarint32(p, static_cast<uint32_t>((v))); \
+  }
+#define XTCP_ENC_U64(num, v)                            \
+  if ((v) != 0) {                                       \
+    p = PutTag<MakeTag(num, kVarint)>(p);               \
+    p = wire::PutVarint(p, static_cast<uint64_t>((v))); \
+  }
+#define XTCP_ENC_I64(num, v) XTCP_ENC_U64(num, v)
+// Enums are int32 on the wire: negative values would be sign-extended to 10 bytes.
+#define XTCP_ENC_ENUM(num, v)                                                                    \
+  if ((v) != 0) {                                                                                \
+    p = PutTag<MakeTag(num, kVarint)>(p);                                                        \
+    p = wire::PutVarint(p,                                                                       \
+                        static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>((v))))); \
+  }
+#define XTCP_ENC_STR(num, v)                       \
+  if (!(v).empty()) {                              \
+    p = PutTag<MakeTag(num, kLengthDelimited)>(p); \
+    p = wire::PutBytes(p, (v).data(), (v).size()); \
+  }
+#define XTCP_ENC_NAME(num, v)                      \
+  if ((v).len != 0) {                              \
+    p = PutTag<MakeTag(num, kLengthDelimited)>(p); \
+    p = wire::PutBytes(p, (v).data, (v).len);      \
+  }
+#define XTCP_ENC_ADDR(num, v) XTCP_ENC_NAME(num, v)
+
+}  // namespace
+
+CongestionAlgorithm CongestionFromName(std::string_view name) {
+  if (name == "cubic") return kCongCubic;
+  if (name == "bbr") return kCongBbr1;
+  if (name == "bbr2") return kCongBbr2;
+  if (name == "bbr3") return kCongBbr3;
+  if (name == "dctcp") return kCongDctcp;
+  if (name == "vegas") return kCongVegas;
+  if (name == "prague") return kCongPrague;
+  return kCongUnspecified;
+}
+
+size_t EncodedSizeBound(const RecordMeta& meta) {
+  size_t strings = 0;
+#define XTCP_STRLEN_U32(v)
+#define XTCP_STRLEN_U64(v)
+#define XTCP_STRLEN_I64(v)
+#define XTCP_STRLEN_STR(v) strings += (v).size();
+#define XTCP_STRLEN_FIELD(num, name, kind) XTCP_STRLEN_##kind(meta.name)
+  XTCP_META_FIELDS(XTCP_STRLEN_FIELD)
+#undef XTCP_STRLEN_FIELD
+  return kMetaFixedBound + strings + kPayloadBound;
+}
+
+uint8_t* EncodeRecord(const FlatRecord& rec, uint8_t* p) {
+#define XTCP_ENC_META(num, name, kind) XTCP_ENC_##kind(num, rec.meta.name)
+#define XTCP_ENC_PAYLOAD(num, name, kind) XTCP_ENC_##kind(num, rec.payload.name)
+  XTCP_META_FIELDS(XTCP_ENC_META)
+  XTCP_PAYLOAD_FIELDS(XTCP_ENC_PAYLOAD)
+#undef XTCP_ENC_META
+#undef XTCP_ENC_PAYLOAD
+  return p;
+}
+
+void AppendEnvelopeRow(const FlatRecord& rec, ByteBuffer* out) {
+  // Layout: 0x52 | varint(len) | record. The record is written after a 2-byte length slot (records
+  // are 128..16383 bytes in practice) and moved when its length needs 1 or 3+ bytes, so the output
+  // is always the canonical (shortest) varint protobuf itself writes.
+  constexpr size_t kSlot = 2;
+  const size_t bound = EncodedSizeBound(rec.meta);
+  const size_t max_len_size = wire::VarintSize(bound) > kSlot ? wire::VarintSize(bound) : kSlot;
+  uint8_t* base = out->Prepare(1 + max_len_size + bound);
+  uint8_t* body = base + 1 + kSlot;
+  const size_t len = static_cast<size_t>(EncodeRecord(rec, body) - body);
+  const size_t len_size = wire::VarintSize(len);
+  if (len_size != kSlot) std::memmove(base + 1 + len_size, body, len);
+  base[0] = kEnvelopeRowTag;
+  wire::PutVarint(base + 1, len);
+  out->Commit(1 + len_size + len);
+}
+
+void ToProto(const FlatRecord& rec, ProtoRecord* msg) {
+  msg->Clear();
+#define XTCP_SET_U32(name, v) msg->set_##name(v);
+#define XTCP_SET_U64(name, v) msg->set_##name(v);
+#define XTCP_SET_I64(name, v) msg->set_##name(v);
+#define XTCP_SET_ENUM(name, v) msg->set_##name(static_cast<ProtoRecord::CongestionAlgorithm>(v));
+#define XTCP_SET_STR(name, v) \
+  if (!(v).empty()) msg->set_##name((v).data(), (v).size());
+#define XTCP_SET_NAME(name, v) \
+  if ((v).len != 0) msg->set_##name((v).data, (v).len);
+#define XTCP_SET_ADDR(name, v) \
+  if ((v).len != 0) msg->set_##name(reinterpret_cast<const char*>((v).data), (v).len);
+#define XTCP_SET_META(num, name, kind) XTCP_SET_##kind(name, rec.meta.name)
+#define XTCP_SET_PAYLOAD(num, name, kind) XTCP_SET_##kind(name, rec.payload.name)
+  XTCP_META_FIELDS(XTCP_SET_META)
+  XTCP_PAYLOAD_FIELDS(XTCP_SET_PAYLOAD)
+#undef XTCP_SET_META
+#undef XTCP_SET_PAYLOAD
+}
+
+bool FromProto(const ProtoRecord& msg, FlatRecord* rec) {
+  bool whole = true;
+  *rec = FlatRecord{};
+#define XTCP_GET_U32(name, dst) dst = msg.name();
+#define XTCP_GET_U64(name, dst) dst = msg.name();
+#define XTCP_GET_I64(name, dst) dst = msg.name();
+#define XTCP_GET_ENUM(name, dst) dst = static_cast<uint32_t>(msg.name());
+#define XTCP_GET_STR(name, dst) dst = std::string_view(msg.name());
+#define XTCP_GET_NAME(name, dst) whole &= dst.Assign(msg.name());
+#define XTCP_GET_ADDR(name, dst)                                                \
+  {                                                                             \
+    const std::string& s = msg.name();                                          \
+    const size_t n = s.size() < sizeof(dst.data) ? s.size() : sizeof(dst.data); \
+    std::memcpy(dst.data, s.data(), n);                                         \
+    dst.len = static_cast<uint8_t>(n);                                          \
+    whole &= (n == s.size());                                                   \
+  }
+#define XTCP_GET_META(num, name, kind) XTCP_GET_##kind(name, rec->meta.name)
+#define XTCP_GET_PAYLOAD(num, name, kind) XTCP_GET_##kind(name, rec->payload.name)
+  XTCP_META_FIELDS(XTCP_GET_META)
+  XTCP_PAYLOAD_FIELDS(XTCP_GET_PAYLOAD)
+#undef XTCP_GET_META
+#undef XTCP_GET_PAYLOAD
+  return whole;
+}
+
+}  // namespace xtcp::record

@@ -1,0 +1,43 @@
+#pragma once
+// Encoding FlatRecords as protobuf wire bytes, and converting to/from the generated message.
+//
+// EncodeRecord() writes exactly the bytes that XtcpFlatRecord::SerializeToString() would write for
+// the equivalent message (fields ascending, proto3 zero values omitted); record_codec_test.cc
+// checks this byte for byte on random and real records. It is the only serializer on the hot path.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "common/byte_buffer.h"
+#include "record/flat_record.h"
+#include "xtcp_flat_record/v1/xtcp_flat_record.pb.h"
+
+namespace xtcp::record {
+
+using ProtoRecord = ::xtcp_flat_record::v1::XtcpFlatRecord;
+using ProtoEnvelope = ::xtcp_flat_record::v1::Envelope;
+
+// Field number of Envelope.row, and its tag byte (0x52).
+inline constexpr uint32_t kEnvelopeRowField = 10;
+inline constexpr uint8_t kEnvelopeRowTag = 0x52;
+
+// Upper bound of EncodeRecord()'s output for a record with this metadata (payload bound included).
+size_t EncodedSizeBound(const RecordMeta& meta);
+
+// Writes the serialized record at `out`, which must have EncodedSizeBound(rec.meta) bytes of room.
+// Returns one past the last byte written.
+uint8_t* EncodeRecord(const FlatRecord& rec, uint8_t* out);
+
+// Appends one Envelope.row entry (tag 0x52, varint length, record bytes) to `out`. The bytes
+// appended are exactly the growth of a serialized Envelope by this row.
+void AppendEnvelopeRow(const FlatRecord& rec, ByteBuffer* out);
+
+// Copies every field into `msg` (which is cleared first).
+void ToProto(const FlatRecord& rec, ProtoRecord* msg);
+
+// Copies every field from `msg`. The STR fields of `rec->meta` borrow from `msg`, which must
+// outlive `rec`. Strings longer than an inline field's capacity are cut; returns false if any was.
+bool FromProto(const ProtoRecord& msg, FlatRecord* rec);
+
+}  // namespace xtcp::record

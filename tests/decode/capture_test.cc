@@ -1,0 +1,131 @@
+#include "decode/capture.h"
+
+#include <cstring>
+#include <vector>
+
+#include "fakes/nl_builder.h"
+#include "gtest/gtest.h"
+
+namespace xtcp::decode {
+namespace {
+
+template <typename T>
+void Put(std::vector<uint8_t>* b, T v) {
+  const size_t at = b->size();
+  b->resize(at + sizeof(T));
+  std::memcpy(b->data() + at, &v, sizeof(T));
+}
+
+// A pcap record holding a cooked netlink header and `nl`.
+void AddPacket(std::vector<uint8_t>* pcap, uint32_t sec, uint32_t frac, uint16_t protocol,
+               const std::vector<uint8_t>& nl) {
+  Put<uint32_t>(pcap, sec);
+  Put<uint32_t>(pcap, frac);
+  Put<uint32_t>(pcap, static_cast<uint32_t>(16 + nl.size()));
+  Put<uint32_t>(pcap, static_cast<uint32_t>(16 + nl.size()));
+  const uint8_t cooked[16] = {0,
+                              4,
+                              3,
+                              0x38,
+                              0,
+                              0,
+                              0,
+                              0,
+                              0,
+                              0,
+                              0,
+                              0,
+                              0,
+                              0,
+                              static_cast<uint8_t>(protocol >> 8),
+                              static_cast<uint8_t>(protocol)};
+  pcap->insert(pcap->end(), cooked, cooked + 16);
+  pcap->insert(pcap->end(), nl.begin(), nl.end());
+}
+
+std::vector<uint8_t> PcapHeader(uint32_t magic, uint32_t linktype) {
+  std::vector<uint8_t> p;
+  Put<uint32_t>(&p, magic);
+  Put<uint16_t>(&p, 2);
+  Put<uint16_t>(&p, 4);
+  Put<int32_t>(&p, 0);
+  Put<uint32_t>(&p, 0);
+  Put<uint32_t>(&p, 262144);
+  Put<uint32_t>(&p, linktype);
+  return p;
+}
+
+TEST(Capture, PcapRepliesCarryTheirRequestsTime) {
+  std::vector<uint8_t> pcap = PcapHeader(0xa1b2c3d4, 253);
+  testing::NlBuilder req;
+  req.Begin(20, 1, kNlmFRequest | kNlmFDump).Put<uint64_t>(0).End();
+  testing::NlBuilder reply;
+  reply.Done(1);
+  testing::NlBuilder route;
+  route.Done(2);
+  AddPacket(&pcap, 100, 5, 4, req.Take());
+  AddPacket(&pcap, 101, 7, 4, reply.bytes());
+  AddPacket(&pcap, 102, 0, 0, route.Take());  // NETLINK_ROUTE: skipped
+  auto cap = ParseCapture(std::move(pcap), "x.pcap", 0);
+  ASSERT_TRUE(cap.ok()) << cap.status();
+  EXPECT_EQ(cap->format, Capture::Format::kPcap);
+  EXPECT_EQ(cap->requests, 1u);
+  EXPECT_EQ(cap->skipped_packets, 1u);
+  ASSERT_EQ(cap->datagrams.size(), 1u);
+  EXPECT_EQ(cap->datagrams[0].poll_time_ns, 100000005000);
+  EXPECT_EQ(cap->datagrams[0].capture_time_ns, 101000007000);
+  EXPECT_EQ(cap->datagrams[0].bytes.size(), reply.size());
+}
+
+TEST(Capture, NanosecondPcap) {
+  std::vector<uint8_t> pcap = PcapHeader(0xa1b23c4d, 253);
+  testing::NlBuilder reply;
+  reply.Done(1);
+  AddPacket(&pcap, 3, 999, 4, reply.Take());
+  auto cap = ParseCapture(std::move(pcap), "n.pcap", 0);
+  ASSERT_TRUE(cap.ok());
+  ASSERT_EQ(cap->datagrams.size(), 1u);
+  EXPECT_EQ(cap->datagrams[0].capture_time_ns, 3000000999);
+}
+
+TEST(Capture, WrongLinkTypeIsAnError) {
+  auto cap = ParseCapture(PcapHeader(0xa1b2c3d4, 1), "eth.pcap", 0);
+  ASSERT_FALSE(cap.ok());
+  EXPECT_NE(cap.status().message().find("eth.pcap"), std::string::npos);
+  EXPECT_NE(cap.status().message().find("253"), std::string::npos);
+}
+
+TEST(Capture, TruncatedRecordIsSkipped) {
+  std::vector<uint8_t> pcap = PcapHeader(0xa1b2c3d4, 253);
+  testing::NlBuilder reply;
+  reply.Done(1);
+  AddPacket(&pcap, 1, 0, 4, reply.Take());
+  pcap.resize(pcap.size() - 3);
+  auto cap = ParseCapture(std::move(pcap), "t.pcap", 0);
+  ASSERT_TRUE(cap.ok());
+  EXPECT_EQ(cap->datagrams.size(), 0u);
+  EXPECT_EQ(cap->skipped_packets, 1u);
+}
+
+TEST(Capture, RawFileTimeFromName) {
+  testing::NlBuilder reply;
+  reply.Done(1);
+  auto cap = ParseCapture(reply.Take(), "/tmp/netlink.2024-08-29T12:10:36.560332872-07:00", 5);
+  ASSERT_TRUE(cap.ok());
+  EXPECT_EQ(cap->format, Capture::Format::kRaw);
+  ASSERT_EQ(cap->datagrams.size(), 1u);
+  EXPECT_EQ(cap->datagrams[0].poll_time_ns, 1724958636560332872);
+}
+
+TEST(Capture, RawFileWithoutStampUsesFallback) {
+  testing::NlBuilder reply;
+  reply.Done(1);
+  auto cap = ParseCapture(reply.Take(), "/tmp/dump.bin", 77);
+  ASSERT_TRUE(cap.ok());
+  EXPECT_EQ(cap->datagrams[0].poll_time_ns, 77);
+}
+
+TEST(Capture, EmptyFileIsAnError) { EXPECT_FALSE(ParseCapture({}, "empty", 0).ok()); }
+
+}  // namespace
+}  // namespace xtcp::decode

@@ -13,6 +13,13 @@ if(XTCP_SANITIZE)
   set(XTCP_TCMALLOC OFF CACHE BOOL "" FORCE)
 endif()
 
+if(XTCP_FUZZ)
+  # Instrument the libraries for coverage feedback; the fuzz target adds -fsanitize=fuzzer itself.
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+  set(XTCP_TCMALLOC OFF CACHE BOOL "" FORCE)
+endif()
+
 if(XTCP_PGO)
   set(XTCP_PGO_PROFILE "${PROJECT_SOURCE_DIR}/profiles/xtcp2.gcda.d" CACHE PATH "PGO profile directory")
 endif()

@@ -109,6 +109,20 @@ void AppendEnvelopeRow(const FlatRecord& rec, ByteBuffer* out) {
   out->Commit(1 + len_size + len);
 }
 
+bool ForEachEnvelopeRow(std::string_view envelope, absl::FunctionRef<void(std::string_view)> fn) {
+  const auto* p = reinterpret_cast<const uint8_t*>(envelope.data());
+  const auto* end = p + envelope.size();
+  while (p < end) {
+    if (*p++ != kEnvelopeRowTag) return false;
+    uint64_t len = 0;
+    p = wire::GetVarint(p, end, &len);
+    if (p == nullptr || len > static_cast<uint64_t>(end - p)) return false;
+    fn(std::string_view(reinterpret_cast<const char*>(p), static_cast<size_t>(len)));
+    p += len;
+  }
+  return true;
+}
+
 void ToProto(const FlatRecord& rec, ProtoRecord* msg) {
   msg->Clear();
 #define XTCP_SET_U32(name, v) msg->set_##name(v);

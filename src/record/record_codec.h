@@ -8,7 +8,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
+#include "absl/functional/function_ref.h"
 #include "common/byte_buffer.h"
 #include "record/flat_record.h"
 #include "xtcp_flat_record/v1/xtcp_flat_record.pb.h"
@@ -32,6 +34,12 @@ uint8_t* EncodeRecord(const FlatRecord& rec, uint8_t* out);
 // Appends one Envelope.row entry (tag 0x52, varint length, record bytes) to `out`. The bytes
 // appended are exactly the growth of a serialized Envelope by this row.
 void AppendEnvelopeRow(const FlatRecord& rec, ByteBuffer* out);
+
+// Calls `fn` with the serialized record of every row of a serialized Envelope (rows only, as
+// AppendEnvelopeRow writes them). Returns false, after the rows before it, at the first malformed
+// row. Unknown fields other than rows are not expected and make it return false.
+bool ForEachEnvelopeRow(std::string_view envelope,
+                        absl::FunctionRef<void(std::string_view record)> fn);
 
 // Copies every field into `msg` (which is cleared first).
 void ToProto(const FlatRecord& rec, ProtoRecord* msg);

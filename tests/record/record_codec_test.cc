@@ -161,3 +161,31 @@ TEST(RecordCodec, CongestionNamesMapByFullName) {
 
 }  // namespace
 }  // namespace xtcp::record
+
+namespace xtcp::record {
+namespace {
+
+TEST(EnvelopeRows, IteratesAndRejectsGarbage) {
+  ByteBuffer buf;
+  FlatRecord r;
+  for (uint32_t i = 1; i <= 3; ++i) {
+    r.meta.record_counter = i;
+    AppendEnvelopeRow(r, &buf);
+  }
+  std::vector<uint64_t> counters;
+  EXPECT_TRUE(ForEachEnvelopeRow(buf.view(), [&](std::string_view rec) {
+    ProtoRecord m;
+    ASSERT_TRUE(m.ParseFromArray(rec.data(), static_cast<int>(rec.size())));
+    counters.push_back(m.record_counter());
+  }));
+  EXPECT_EQ(counters, (std::vector<uint64_t>{1, 2, 3}));
+  std::string bad(buf.view());
+  bad.back() = static_cast<char>(0xff);
+  bad.push_back(0x52);  // a row tag with no length
+  int n = 0;
+  EXPECT_FALSE(ForEachEnvelopeRow(bad, [&](std::string_view) { ++n; }));
+  EXPECT_EQ(n, 3);
+}
+
+}  // namespace
+}  // namespace xtcp::record

@@ -1,0 +1,42 @@
+#pragma once
+// Marshaller: turns one flushed Envelope into the bytes a Sink sends (framing included).
+//
+// Implementations live in src/marshal/, one file per format, and are listed in the table of
+// src/marshal/builtin.cc. A Marshaller is used by one thread at a time (the output stage) and may
+// keep state across calls (csv/tsv print their header once per process).
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "xtcp/envelope.h"
+
+namespace xtcp {
+
+class Marshaller {
+ public:
+  virtual ~Marshaller() = default;
+
+  // The -marshal name, e.g. "protobufList".
+  virtual std::string_view name() const = 0;
+  // HTTP Content-Type of the output (upstream mapping, reference §7.2).
+  virtual std::string_view content_type() const = 0;
+  // Appends the encoding of `envelope` to `*out`. Errors are counted by the caller as
+  // xtcp_counts{<op>,marshal,error} with op = metric_op().
+  virtual absl::Status Marshal(const EnvelopeView& envelope, std::string* out) = 0;
+  // Upstream metric function label for marshal errors, e.g. "protobufListMarshal".
+  virtual std::string_view metric_op() const = 0;
+};
+
+struct MarshalOptions {
+  std::string name;         // -marshal
+  std::string csv_columns;  // -columns (csv/tsv only)
+};
+
+// Builds the marshaller named by `opts.name`; InvalidArgument names the problem (unknown format,
+// unknown column) for a one-line startup error.
+absl::StatusOr<std::unique_ptr<Marshaller>> CreateMarshaller(const MarshalOptions& opts);
+
+}  // namespace xtcp

@@ -1,0 +1,55 @@
+#pragma once
+// Sink: delivers marshalled bytes somewhere. A Sink never sees a record.
+//
+// Implementations live in src/sink/, one file per scheme, listed in src/sink/builtin.cc. Send()
+// is called from one thread at a time (the output stage). A Sink counts its own successes,
+// failures and bytes in Metrics (upstream label triples where they exist) and never kills the
+// daemon: a failed send returns an error (the caller counts the loss or retries), connections are
+// re-established by the sink itself with backoff.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace xtcp {
+
+class Metrics;
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+
+  virtual std::string_view scheme() const = 0;
+  // Largest payload one Send() can carry, or 0 for no limit. The output stage splits bigger flushes
+  // into self-contained chunks at record boundaries (datagram sinks).
+  virtual size_t max_message_size() const { return 0; }
+  // Delivers one payload (one flush, or one chunk of it).
+  virtual absl::Status Send(std::string_view payload) = 0;
+  // Waits until everything accepted by Send() has been delivered or `timeout` passed; returns
+  // DeadlineExceeded with the number of undelivered messages otherwise (and counts them).
+  virtual absl::Status Drain(absl::Duration timeout) {
+    (void)timeout;
+    return absl::OkStatus();
+  }
+};
+
+struct SinkOptions {
+  std::string dest;                                       // -dest scheme:address
+  std::string content_type;                               // of the marshaller, for http(s)
+  std::string topic = "xtcp";                             // kafka
+  std::string kafka_compression;                          // kafka: auto|zstd|lz4|snappy|gzip|none
+  absl::Duration produce_timeout = absl::ZeroDuration();  // kafka delivery / http request timeout
+  Metrics* metrics = nullptr;                             // must outlive the sink
+};
+
+// Builds the sink for `opts.dest`. An unknown scheme or malformed address is InvalidArgument naming
+// the valid schemes (startup exit 2); a destination that is down at start is not an error for
+// network sinks (they connect lazily and retry).
+absl::StatusOr<std::unique_ptr<Sink>> CreateSink(const SinkOptions& opts);
+
+}  // namespace xtcp

@@ -1,0 +1,158 @@
+#pragma once
+// The daemon's configuration: every flag of the upstream xtcp2 plus our additions, typed.
+//
+// Precedence (upstream has env beat flags; we deliberately do not):
+//   built-in default  <  environment variable  <  explicit command-line flag
+// and XTCP_CONFIG_JSON (the upstream soft-restart carry) replaces every XtcpConfig field at once.
+//
+// Only src/config/flags.cc defines flags. Everything else receives a Config.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "decode/deserializers.h"
+#include "xtcp_config/v1/xtcp_config.pb.h"
+
+namespace xtcp::config {
+
+inline constexpr uint32_t kDefaultEnvelopeFlushRows = 10000;
+inline constexpr uint32_t kDefaultEnvelopeFlushBytes = 768 * 1024;
+
+struct Config {
+  // ---- collection ----
+  uint64_t nl_timeout_ms = 1000;  // SO_RCVTIMEO of netlink sockets; 0 = no timeout
+  absl::Duration poll_frequency = absl::Seconds(10);
+  absl::Duration poll_timeout = absl::Seconds(5);
+  uint64_t max_loops = 0;  // completed polls before a clean exit; 0 = forever
+  uint32_t netlinkers = 4;
+  uint32_t netlinkers_done_chan_size = 100;  // accepted for compatibility (no channel here)
+  uint32_t nlmsg_seq = 666;
+  uint64_t packet_size = 0;  // 0 = page size
+  uint32_t packet_size_mply = 8;
+  uint32_t write_files = 0;
+  std::string capture_path = "./";
+  uint64_t modulus = 1;
+  std::vector<int> families = {4, 6};  // -families (ours): which address families to dump
+  uint32_t poll_jitter_pct = 20;
+  absl::Duration reconcile_frequency = absl::Hours(6);
+  bool reconcile_before_poll = true;
+  std::string deserializers_spec = "default";
+  decode::DeserializerSet deserializers = decode::DeserializerSet::Default();
+  bool io_uring = false;
+  uint32_t io_uring_recv_batch = 64;
+  uint32_t io_uring_cqe_batch = 128;
+  int64_t max_threads = 2000;  // 0 = no limit
+
+  // ---- output ----
+  std::string marshal = "protobufList";
+  std::string csv_columns;
+  uint32_t envelope_flush_bytes = 0;  // 0 = kDefaultEnvelopeFlushBytes
+  uint32_t envelope_flush_rows = 0;   // 0 = kDefaultEnvelopeFlushRows
+  std::string dest = "kafka:redpanda-0:9092";
+  uint32_t dest_write_files = 10;  // accepted; no effect (as upstream)
+  std::string topic = "xtcp";
+  std::string kafka_compression;
+  std::string xtcp_proto_file = "/xtcp_flat_record.proto";
+  std::string kafka_schema_url = "http://localhost:18081";
+  absl::Duration produce_timeout = absl::ZeroDuration();
+  absl::Duration shutdown_timeout = absl::Seconds(10);  // ours: sink drain budget at exit
+
+  // ---- record stamps ----
+  std::string label, tag, location, hostname;  // hostname "" = gethostname()
+  std::string daemon_version;                  // filled from the build
+
+  // ---- enrichment (accepted; later wave) ----
+  bool resolve_container_id = false;
+  bool enrich_container = false;
+  std::string docker_socket = "/run/docker.sock";
+  bool enrich_lldp = false;
+  std::string lldpd_socket = "/run/lldpd.socket";
+  std::string lldpd_version_hint;
+  bool enrich_nic = false;
+  uint32_t uplink_count = 2;
+  std::vector<std::string> uplink_interfaces;
+  bool populate_nsid = false;
+
+  // ---- s3parquet (accepted; sink not built) ----
+  std::string s3_endpoint, s3_bucket, s3_prefix, s3_access_key, s3_secret_key, s3_region;
+  bool s3_skip_bucket_probe = false;
+  uint32_t s3_parquet_flush_bytes = 0;
+  absl::Duration s3_flush_interval = absl::ZeroDuration();
+  uint32_t s3_flush_jitter_pct = 20;
+  uint32_t s3_flush_threshold_jitter_pct = 20;
+  uint32_t s3_upload_max_attempts = 10;
+  absl::Duration s3_upload_backoff_cap = absl::ZeroDuration();
+
+  // ---- operations ----
+  std::string prom_listen = ":9088";
+  std::string prom_path = "/metrics";
+  uint32_t ipv4_ttl = 0;
+  uint32_t ipv6_hop_limit = 0;
+  uint32_t grpc_port = 8889;  // accepted; gRPC is a later wave
+  uint32_t debug_level = 111;
+  std::string profile_mode;   // "", "cpu", "mem"
+  uint32_t go_max_procs = 4;  // Go runtime knob: no effect
+  std::string pyroscope_url, pyroscope_app_name = "xtcp2";
+  uint32_t pyroscope_sample_hz = 100, pyroscope_upload_sec = 15;
+
+  // ---- one-shot modes ----
+  bool version = false;
+  bool print_config = false;
+  bool healthcheck = false;
+  std::string replay;  // -replay PATH
+  std::string decode;  // -decode FILE|-
+
+  uint32_t EffectiveFlushRows() const {
+    return envelope_flush_rows ? envelope_flush_rows : kDefaultEnvelopeFlushRows;
+  }
+  uint32_t EffectiveFlushBytes() const {
+    return envelope_flush_bytes ? envelope_flush_bytes : kDefaultEnvelopeFlushBytes;
+  }
+  // Receive buffer size: packet_size (0 = page size) x packet_size_mply (0 = 8).
+  size_t RecvBufferSize() const;
+};
+
+// What main() should do after parsing.
+struct CliResult {
+  enum class Action { kRun, kExit };
+  Action action = Action::kRun;
+  int exit_code = 0;
+  std::string output;  // text for stdout (help, version, config) when exiting
+  std::string error;   // one line for stderr when exit_code != 0
+  Config config;
+};
+
+// Environment lookup, injectable for tests.
+using Environment = std::map<std::string, std::string>;
+Environment ProcessEnvironment();
+
+// Parses argv with Go `flag` syntax (-name, --name, -name=value, -name value; bools take
+// -name or -name=false; parsing stops at "--" or the first non-flag), overlays environment
+// variables for flags not given, applies XTCP_CONFIG_JSON, and validates. Bad input yields
+// exit_code 2 with one line naming the flag or variable. -h/-help yield the usage on stderr
+// (exit 0), -v the version, -conf the configuration as JSON.
+CliResult ParseCommandLine(int argc, const char* const* argv, const Environment& env);
+
+// Checks ranges and cross-field rules; the error names the flag.
+absl::Status Validate(const Config& c);
+
+// The upstream XtcpConfig message for a Config, and back (XTCP_CONFIG_JSON, -conf).
+::xtcp_config::v1::XtcpConfig ToProto(const Config& c);
+absl::Status FromProto(const ::xtcp_config::v1::XtcpConfig& p, Config* c);
+
+// Version line: "xtcp commit:<commit>\tdate(UTC):<date>\tversion:<version>".
+std::string VersionString();
+
+// Usage text listing every flag (Go's flag.PrintDefaults layout).
+std::string Usage();
+
+// Go time.Duration syntax: "300ms", "1.5h", "2h45m", "0". Returns false on anything else.
+bool ParseGoDuration(std::string_view text, absl::Duration* out);
+// Go's Duration.String(): "10s", "6h0m0s", "1.5s", "0s".
+std::string FormatGoDuration(absl::Duration d);
+
+}  // namespace xtcp::config

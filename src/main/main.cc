@@ -1,0 +1,30 @@
+// xtcp2: flags -> Config -> the selected mode. Nothing else lives here.
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#include "common/log.h"
+#include "common/metrics.h"
+#include "config/config.h"
+#include "main/modes.h"
+
+int main(int argc, char** argv) {
+  const auto env = xtcp::config::ProcessEnvironment();
+  xtcp::config::CliResult cli = xtcp::config::ParseCommandLine(argc, argv, env);
+  if (cli.action == xtcp::config::CliResult::Action::kExit) {
+    if (!cli.output.empty()) {
+      // Usage goes to stderr like Go's flag package; -v and -conf print to stdout.
+      std::FILE* to = cli.output.rfind("Usage of", 0) == 0 ? stderr : stdout;
+      std::fputs(cli.output.c_str(), to);
+    }
+    if (!cli.error.empty()) std::fprintf(stderr, "xtcp2: %s\n", cli.error.c_str());
+    return cli.exit_code;
+  }
+  const xtcp::config::Config& cfg = cli.config;
+  xtcp::SetDebugLevel(cfg.debug_level);
+  if (cfg.healthcheck) return xtcp::main::RunHealthcheck(cfg);
+  if (!cfg.decode.empty()) return xtcp::main::RunDecode(cfg);
+  if (!cfg.replay.empty()) return xtcp::main::RunReplay(cfg);
+  return xtcp::main::RunDaemon(cfg);
+}

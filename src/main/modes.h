@@ -1,0 +1,13 @@
+#pragma once
+// The daemon's modes; each returns the process exit code (reference §12.2, plus 2 for bad input).
+
+#include "config/config.h"
+
+namespace xtcp::main {
+
+int RunDaemon(const config::Config& cfg);
+int RunReplay(const config::Config& cfg);
+int RunDecode(const config::Config& cfg);
+int RunHealthcheck(const config::Config& cfg);
+
+}  // namespace xtcp::main

@@ -1,0 +1,23 @@
+// Modes that later issues fill in.
+#include <cstdio>
+
+#include "main/modes.h"
+
+namespace xtcp::main {
+
+int RunDaemon(const config::Config&) {
+  std::fprintf(stderr, "xtcp2: the collection engine is not built yet; use -replay\n");
+  return 1;
+}
+
+int RunDecode(const config::Config&) {
+  std::fprintf(stderr, "xtcp2: -decode is not built yet\n");
+  return 1;
+}
+
+int RunHealthcheck(const config::Config&) {
+  std::fprintf(stderr, "xtcp2: -healthcheck is not built yet\n");
+  return 1;
+}
+
+}  // namespace xtcp::main

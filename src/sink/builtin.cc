@@ -1,0 +1,46 @@
+// The sink table: every -dest scheme and its constructor. To add a sink, add a file and a row.
+#include <array>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/strings.h"
+#include "sink/sinks.h"
+
+namespace xtcp {
+namespace sink {
+namespace {
+
+using Factory = absl::StatusOr<std::unique_ptr<Sink>> (*)(const SinkOptions&, std::string_view);
+
+struct Entry {
+  std::string_view scheme;
+  Factory factory;
+};
+
+constexpr std::array kSinks = {
+    Entry{"null", &NewNull},
+    Entry{"stdout", &NewStdout},
+    Entry{"stderr", &NewStderr},
+    Entry{"file", &NewFile},
+};
+
+}  // namespace
+}  // namespace sink
+
+absl::StatusOr<std::unique_ptr<Sink>> CreateSink(const SinkOptions& opts) {
+  const std::string_view dest = opts.dest;
+  const size_t colon = dest.find(':');
+  const std::string_view scheme = dest.substr(0, colon);
+  const std::string_view address =
+      colon == std::string_view::npos ? std::string_view() : dest.substr(colon + 1);
+  std::string names;
+  for (const auto& e : sink::kSinks) {
+    if (e.scheme == scheme) return e.factory(opts, address);
+    absl::StrAppend(&names, names.empty() ? "" : ", ", AsAbsl(e.scheme));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid value \"", std::string(dest),
+                   "\" for flag -dest: unknown destination; valid schemes are: ", names));
+}
+
+}  // namespace xtcp

@@ -1,0 +1,23 @@
+#pragma once
+// Constructors of the built-in sinks (one .cc per scheme) and the pieces they share.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "xtcp/sink.h"
+
+namespace xtcp::sink {
+
+// `address` is the text after "scheme:" (empty for bare "stdout" etc.).
+absl::StatusOr<std::unique_ptr<Sink>> NewNull(const SinkOptions& opts, std::string_view address);
+absl::StatusOr<std::unique_ptr<Sink>> NewStdout(const SinkOptions& opts, std::string_view address);
+absl::StatusOr<std::unique_ptr<Sink>> NewStderr(const SinkOptions& opts, std::string_view address);
+absl::StatusOr<std::unique_ptr<Sink>> NewFile(const SinkOptions& opts, std::string_view address);
+
+// Writes all of `data` to `fd`, retrying partial writes and EINTR.
+absl::Status WriteAll(int fd, std::string_view data);
+
+}  // namespace xtcp::sink

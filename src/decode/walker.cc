@@ -131,6 +131,24 @@ bool DecodeSocketMessage(const uint8_t* msg, size_t len, const DecodeOptions& op
   return true;
 }
 
+uint32_t CountSocketMessages(std::span<const uint8_t> datagram, uint32_t seq) {
+  uint32_t n = 0;
+  size_t off = 0;
+  const size_t size = datagram.size();
+  while (size - off >= kNlmsgHdrLen) {
+    const uint8_t* h = datagram.data() + off;
+    const uint32_t nl_len = Load<uint32_t>(h);
+    if (nl_len < kNlmsgHdrLen || nl_len > size - off) break;
+    if (Load<uint16_t>(h + 4) == kSockDiagByFamily && Load<uint32_t>(h + 8) == seq &&
+        nl_len - kNlmsgHdrLen >= kInetDiagMsgLen) {
+      ++n;
+    }
+    const size_t step = Align4(nl_len);
+    off += step < size - off ? step : size - off;
+  }
+  return n;
+}
+
 WalkResult WalkDatagram(std::span<const uint8_t> datagram, const DecodeOptions& opts,
                         record::FlatRecord* scratch, DecodeProblems* problems, SocketFn on_socket) {
   WalkResult r;

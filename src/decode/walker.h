@@ -79,6 +79,10 @@ bool DecodeSocketMessage(const uint8_t* msg, size_t len, const DecodeOptions& op
 // metadata as the caller left it in the scratch record).
 using SocketFn = absl::FunctionRef<void(uint32_t seq, record::FlatRecord& rec)>;
 
+// Number of socket records WalkDatagram() would produce for messages carrying `seq`: a cheap
+// header-only pass (lets callers reserve record counters before decoding).
+uint32_t CountSocketMessages(std::span<const uint8_t> datagram, uint32_t seq);
+
 // Walks every netlink message of `datagram`. `scratch`'s payload is overwritten for each socket.
 WalkResult WalkDatagram(std::span<const uint8_t> datagram, const DecodeOptions& opts,
                         record::FlatRecord* scratch, DecodeProblems* problems, SocketFn on_socket);

@@ -5,11 +5,6 @@
 
 namespace xtcp::main {
 
-int RunDaemon(const config::Config&) {
-  std::fprintf(stderr, "xtcp2: the collection engine is not built yet; use -replay\n");
-  return 1;
-}
-
 int RunDecode(const config::Config&) {
   std::fprintf(stderr, "xtcp2: -decode is not built yet\n");
   return 1;

@@ -265,3 +265,26 @@ TEST(Walker, EveryProblemHasALabel) {
 
 }  // namespace
 }  // namespace xtcp::decode
+
+namespace xtcp::decode {
+namespace {
+
+TEST(CountSocketMessages, AgreesWithTheWalkerPerSequence) {
+  NlBuilder b;
+  b.BeginSocket(5).Msg(SampleMsg(1)).End();
+  b.BeginSocket(6).Msg(SampleMsg(2)).End();
+  b.BeginSocket(5).Put<uint32_t>(0).End();  // truncated inet_diag_msg: no record
+  b.BeginSocket(5).Msg(SampleMsg(3)).AttrOf<uint16_t>(kAttrSkmeminfo, 1).End();
+  b.Done(5);
+  const std::vector<uint8_t> d = b.Take();
+  EXPECT_EQ(CountSocketMessages(d, 5), 2u);
+  EXPECT_EQ(CountSocketMessages(d, 6), 1u);
+  EXPECT_EQ(CountSocketMessages(d, 7), 0u);
+  DecodeProblems problems;
+  Collected got;
+  Walk(d, &problems, &got);
+  EXPECT_EQ(std::count(got.seqs.begin(), got.seqs.end(), 5u), 2);
+}
+
+}  // namespace
+}  // namespace xtcp::decode

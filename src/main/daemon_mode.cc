@@ -1,0 +1,107 @@
+// The daemon: metrics, output stage, batcher and engine wired together; signals; clean shutdown.
+//
+// Shutdown (SIGINT/SIGTERM, or -maxLoops polls done): stop polling, stop every reader, flush the
+// last Envelope ("shutdown"), let the output stage send what is queued and drain the sink within
+// -shutdownTimeout, exit 0. A second signal exits at once (status 1).
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <string>
+#include <thread>
+
+#include "absl/time/clock.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "main/modes.h"
+#include "pipeline/engine.h"
+#include "pipeline/output.h"
+#include "pipeline/stamp.h"
+
+namespace xtcp::main {
+namespace {
+
+int StartupError(const absl::Status& s, int code) {
+  std::fprintf(stderr, "xtcp2: %s\n", std::string(s.message()).c_str());
+  return code;
+}
+
+}  // namespace
+
+int RunDaemon(const config::Config& cfg) {
+  // Signals are taken by one thread (sigtimedwait) and never interrupt the others.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a vanished stream peer is an error return, not a death
+
+  Metrics metrics;
+  metrics.Count("Run", "start", "counter").Increment();
+  auto marshaller = CreateMarshaller({cfg.marshal, cfg.csv_columns});
+  if (!marshaller.ok()) return StartupError(marshaller.status(), 2);
+  SinkOptions sink_opts;
+  sink_opts.dest = cfg.dest;
+  sink_opts.content_type = std::string((*marshaller)->content_type());
+  sink_opts.topic = cfg.topic;
+  sink_opts.kafka_compression = cfg.kafka_compression;
+  sink_opts.produce_timeout = cfg.produce_timeout;
+  sink_opts.metrics = &metrics;
+  auto sink = CreateSink(sink_opts);
+  if (!sink.ok()) return StartupError(sink.status(), 2);
+  auto stamps = pipeline::Stamps::FromConfig(cfg);
+  if (!stamps.ok()) return StartupError(stamps.status(), 1);
+
+  pipeline::OutputStage output(std::move(*marshaller), std::move(*sink), &metrics);
+  pipeline::EnvelopeBatcher batcher(cfg.EffectiveFlushRows(), cfg.EffectiveFlushBytes(), &output);
+  output.Start();
+  auto engine = pipeline::Engine::Create(cfg, &batcher, &*stamps, &metrics);
+  if (!engine.ok()) {
+    (void)output.Stop(absl::Seconds(1));
+    return StartupError(engine.status(), 1);
+  }
+  XTCP_LOG(kInfo, "%s dest=%s marshal=%s families=%s netlinkers=%d frequency=%s%s",
+           cfg.daemon_version, cfg.dest, cfg.marshal,
+           cfg.families.size() == 2 ? "4,6" : std::to_string(cfg.families[0]), cfg.netlinkers,
+           absl::FormatDuration(cfg.poll_frequency),
+           cfg.max_loops ? " maxLoops=" + std::to_string(cfg.max_loops) : std::string());
+
+  std::atomic<bool> finished{false};
+  std::atomic<int> signals{0};
+  std::thread signal_thread([&] {
+    const timespec tick{0, 100 * 1000 * 1000};
+    while (!finished.load()) {
+      const int sig = sigtimedwait(&sigs, nullptr, &tick);
+      if (sig <= 0) continue;
+      if (signals.fetch_add(1) == 0) {
+        XTCP_LOG(kInfo,
+                 "signal %d caught: stopping polls, flushing and draining (-shutdownTimeout %s)",
+                 sig, absl::FormatDuration(cfg.shutdown_timeout));
+        (*engine)->Stop();
+      } else {
+        XTCP_LOG(kError, "second signal: exiting without draining");
+        _exit(1);
+      }
+    }
+  });
+
+  const absl::Status ran = (*engine)->Run([] { XTCP_LOG(kDebug, "first poll starting"); });
+  const absl::Time deadline = absl::Now() + cfg.shutdown_timeout;
+  engine->reset();  // stops every reader: nothing more reaches the batcher
+  batcher.Flush(FlushReason::kShutdown);
+  const absl::Status drained = output.Stop(std::max(absl::ZeroDuration(), deadline - absl::Now()));
+  finished.store(true);
+  signal_thread.join();
+
+  if (!ran.ok()) {
+    XTCP_LOG(kError, "%s", std::string(ran.message()));
+    return 1;
+  }
+  XTCP_LOG(kInfo, "stopped: %d rows sent, %d rows lost", output.rows_sent(), output.rows_lost());
+  if (!drained.ok()) XTCP_LOG(kError, "shutdown: %s", std::string(drained.message()));
+  return 0;
+}
+
+}  // namespace xtcp::main

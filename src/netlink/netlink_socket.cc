@@ -1,0 +1,67 @@
+#include "netlink/netlink_socket.h"
+
+#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace xtcp::netlink {
+
+absl::StatusOr<std::unique_ptr<NetlinkSocket>> NetlinkSocket::Open() {
+  mnl_socket* nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
+  if (nl == nullptr)
+    return absl::InternalError(absl::StrCat("netlink socket: ", std::strerror(errno)));
+  if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+    const int e = errno;
+    mnl_socket_close(nl);
+    return absl::InternalError(absl::StrCat("netlink bind: ", std::strerror(e)));
+  }
+  return std::unique_ptr<NetlinkSocket>(new NetlinkSocket(nl));
+}
+
+NetlinkSocket::~NetlinkSocket() { mnl_socket_close(nl_); }
+
+int NetlinkSocket::fd() const { return mnl_socket_get_fd(nl_); }
+
+absl::Status NetlinkSocket::SetReceiveTimeout(absl::Duration timeout) {
+  timeval tv{};
+  if (timeout > absl::ZeroDuration()) tv = absl::ToTimeval(timeout);
+  if (::setsockopt(fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
+    return absl::InternalError(absl::StrCat("SO_RCVTIMEO: ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status NetlinkSocket::Send(std::span<const uint8_t> request) {
+  for (;;) {
+    const ssize_t n = mnl_socket_sendto(nl_, request.data(), request.size());
+    if (n >= 0) return absl::OkStatus();
+    if (errno == EINTR) continue;
+    return absl::UnavailableError(absl::StrCat("netlink send: ", std::strerror(errno)));
+  }
+}
+
+RecvResult NetlinkSocket::Receive(std::span<uint8_t> buf, size_t* len, int* err) {
+  // mnl_socket_recvfrom() reports a datagram larger than the buffer as ENOSPC (MSG_TRUNC).
+  const ssize_t n = mnl_socket_recvfrom(nl_, buf.data(), buf.size());
+  if (n >= 0) {
+    *len = static_cast<size_t>(n);
+    return RecvResult::kData;
+  }
+  *err = errno;
+  *len = 0;
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return RecvResult::kTimeout;
+  if (errno == ENOSPC) {
+    *len = buf.size();
+    return RecvResult::kTruncated;
+  }
+  return RecvResult::kError;
+}
+
+}  // namespace xtcp::netlink

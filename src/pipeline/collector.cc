@@ -1,0 +1,379 @@
+#include "pipeline/collector.h"
+
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "decode/request.h"
+#include "netlink/uring_receiver.h"
+#include "pipeline/row_batch.h"
+
+namespace xtcp::pipeline {
+
+// Sequence number of the empty dumps Stop() uses to wake readers; never a real dump's.
+constexpr uint32_t kWakeSeq = 0;
+
+CollectorMetrics::CollectorMetrics(Metrics* m) : metrics(m) {
+  packets = &m->Count("Netlinker", "packets", "count");
+  bytes = &m->Count("Netlinker", "n", "count");
+  messages = &m->Count("Netlinker", "p", "count");
+  sockets = &m->Count("Deserialize", "envelopeAppend", "count");
+  timeouts = &m->Count("Netlinker", "Timeout", "count");
+  recv_errors = &m->Count("Netlinker", "nerr", "count");
+  truncated = &m->Count("Netlinker", "truncated", "error");
+  stale = &m->Count("Deserialize", "staleReply", "count");
+  dumps = &m->Count("poller", "poll", "count");
+  dump_errors = &m->Count("Poller", "dumpError", "error");
+  send_errors = &m->Count("SendNetlinkDumpRequest", "Sendto", "error");
+  write_file_errors = &m->Count("Netlinker", "WriteFile", "error");
+  modulus_skipped = &m->Count("Deserialize", "continue", "count");
+  uring_rearms = &m->Count("NetlinkerIoUring", "recv", "count");
+  uring_no_buffers = &m->Count("NetlinkerIoUring", "noBuffers", "count");
+  for (size_t i = 0; i < decode::kProblemCount; ++i) {
+    const auto l = decode::LabelsOf(static_cast<decode::Problem>(i));
+    problems.push_back(&m->Count(l.function, l.variable, l.type));
+  }
+}
+
+struct NamespaceCollector::Reader {
+  uint32_t id = 0;
+  std::string netns;  // the name this reader stamps (meta.netns points here)
+  uint32_t netns_gen = 0;
+  record::FlatRecord scratch;
+  RowBatch batch;
+  decode::DecodeProblems problems;
+  uint32_t files_written = 0;
+  bool capture_failed = false;
+  std::unique_ptr<netlink::UringReceiver> uring;
+};
+
+NamespaceCollector::NamespaceCollector(uint64_t inode, std::string name,
+                                       std::unique_ptr<netlink::NetlinkSocket> socket,
+                                       CollectorContext* ctx)
+    : inode_(inode), name_(std::move(name)), socket_(std::move(socket)), ctx_(ctx) {}
+
+NamespaceCollector::~NamespaceCollector() { Stop(); }
+
+std::string NamespaceCollector::name() const {
+  std::lock_guard lock(name_mu_);
+  return name_;
+}
+
+void NamespaceCollector::Rename(std::string name) {
+  std::lock_guard lock(name_mu_);
+  name_ = std::move(name);
+  name_gen_.fetch_add(1, std::memory_order_release);
+}
+
+absl::Status NamespaceCollector::Start() {
+  if (absl::Status s = socket_->SetReceiveTimeout(ctx_->opts.recv_timeout); !s.ok()) return s;
+  const uint32_t n = ctx_->opts.readers == 0 ? 1 : ctx_->opts.readers;
+  for (uint32_t i = 0; i < n; ++i) {
+    auto r = std::make_unique<Reader>();
+    r->id = i;
+    ctx_->stamps->Apply(&r->scratch.meta);
+    r->netns = name_;
+    r->scratch.meta.netns = r->netns;
+    r->scratch.meta.netns_inode = inode_;
+    r->scratch.meta.socket_fd = static_cast<uint64_t>(socket_->fd());
+    r->scratch.meta.netlinker_id = i;
+    readers_.push_back(std::move(r));
+  }
+  if (!ctx_->opts.io_uring) {
+    for (auto& r : readers_) threads_.emplace_back([this, p = r.get()] { RunSyscallReader(p); });
+    return absl::OkStatus();
+  }
+  // io_uring rings are SINGLE_ISSUER: each reader builds its own, on its own thread. Wait for all
+  // of them so a kernel without the needed features is a clear error, not a silent namespace.
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) return absl::InternalError(absl::StrCat("eventfd: ", std::strerror(errno)));
+  for (auto& r : readers_) threads_.emplace_back([this, p = r.get()] { RunUringReader(p); });
+  absl::Status err;
+  {
+    std::unique_lock lock(dump_mu_);
+    const bool settled = setup_cv_.wait_for(lock, std::chrono::seconds(10), [&] {
+      return uring_ready_ == readers_.size() || !uring_error_.ok();
+    });
+    if (!uring_error_.ok()) {
+      err = uring_error_;
+    } else if (!settled) {
+      err = absl::DeadlineExceededError("-ioUring: readers did not set up their rings within 10s");
+    }
+  }
+  if (!err.ok()) Stop();
+  return err;
+}
+
+void NamespaceCollector::Stop() {
+  if (stop_.exchange(true)) {
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+    return;
+  }
+  WakeReaders(threads_.size());
+  if (wake_fd_ >= 0) {
+    const uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof(one));
+  }
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  readers_.clear();  // io_uring rings and buffers go with their readers
+  if (wake_fd_ >= 0) {
+    ::close(wake_fd_);
+    wake_fd_ = -1;
+  }
+  std::lock_guard lock(dump_mu_);
+  active_ = false;
+}
+
+void NamespaceCollector::WakeReaders(size_t n) {
+  // An empty dump (no states requested) answers with a lone NLMSG_DONE; while a real dump runs
+  // the kernel answers EBUSY instead. Either way each request yields one datagram, which wakes one
+  // blocked reader; a woken reader sees stop_ and exits without reading again.
+  decode::DumpRequest req = decode::BuildDumpRequest(2, 0, kWakeSeq);
+  const uint32_t no_states = 0;
+  std::memcpy(req.data() + 20, &no_states, 4);
+  for (size_t i = 0; i < n; ++i) (void)socket_->Send(req);
+}
+
+bool NamespaceCollector::busy() const {
+  std::lock_guard lock(dump_mu_);
+  return active_;
+}
+
+bool NamespaceCollector::StartPoll(uint64_t poll_id) {
+  bool finished = false;
+  {
+    std::lock_guard lock(dump_mu_);
+    if (active_ || stop_.load()) return false;
+    active_ = true;
+    poll_id_ = poll_id;
+    finished = SendFromLocked(0);
+  }
+  // The listener is called without dump_mu_ held (it takes the engine's lock).
+  if (finished) ctx_->listener->DumpFinished(poll_id, inode_);
+  return true;
+}
+
+bool NamespaceCollector::SendFromLocked(size_t family_idx) {
+  for (; family_idx < ctx_->opts.families.size(); ++family_idx) {
+    family_idx_ = family_idx;
+    uint32_t seq = ctx_->next_seq->fetch_add(1);
+    if (seq == kWakeSeq) seq = ctx_->next_seq->fetch_add(1);
+    current_seq_ = seq;
+    DumpSlot& slot = slots_[seq % kSlots];
+    slot.sent_ns.store(absl::GetCurrentTimeNanos(), std::memory_order_relaxed);
+    slot.next_index.store(0, std::memory_order_relaxed);
+    slot.seq.store(seq, std::memory_order_release);
+    const decode::DumpRequest req =
+        decode::BuildDumpRequest(ctx_->opts.families[family_idx], ctx_->opts.idiag_ext, seq);
+    ctx_->metrics->dumps->Increment();
+    const absl::Status s = socket_->Send(req);
+    if (s.ok()) return false;
+    // No reply will come: this family is over, try the next.
+    ctx_->metrics->send_errors->Increment();
+    XTCP_LOG(kWarn, "namespace %s: %s", name(), std::string(s.message()));
+  }
+  active_ = false;
+  return true;
+}
+
+void NamespaceCollector::FamilyEnded(uint32_t seq) {
+  uint64_t poll_id = 0;
+  {
+    std::lock_guard lock(dump_mu_);
+    if (!active_ || seq != current_seq_) return;  // a wake reply or a duplicate
+    poll_id = poll_id_;
+    if (stop_.load()) {
+      active_ = false;
+    } else if (!SendFromLocked(family_idx_ + 1)) {
+      return;  // the next family's dump is under way
+    }
+  }
+  ctx_->listener->DumpFinished(poll_id, inode_);
+}
+
+NamespaceCollector::DumpSlot* NamespaceCollector::FindSlot(uint32_t seq) {
+  DumpSlot& slot = slots_[seq % kSlots];
+  return slot.seq.load(std::memory_order_acquire) == seq ? &slot : nullptr;
+}
+
+void NamespaceCollector::MaybeCapture(Reader* r, std::span<const uint8_t> d) {
+  if (r->files_written >= ctx_->opts.write_files || r->capture_failed) return;
+  const std::string stamp =
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E9S%Ez", absl::Now(), absl::LocalTimeZone());
+  std::string path = absl::StrCat(ctx_->opts.capture_path, "netlink.", stamp);
+  int fd = -1;
+  for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
+    const std::string p = attempt == 0 ? path : absl::StrCat(path, ".", attempt);
+    fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 && errno != EEXIST) break;
+  }
+  bool ok = fd >= 0;
+  if (ok) {
+    size_t off = 0;
+    while (ok && off < d.size()) {
+      const ssize_t n = ::write(fd, d.data() + off, d.size() - off);
+      ok = n > 0;
+      if (ok) off += static_cast<size_t>(n);
+    }
+    ::close(fd);
+  }
+  if (!ok) {
+    r->capture_failed = true;
+    ctx_->metrics->write_file_errors->Increment();
+    XTCP_LOG(kWarn, "-writeFiles: cannot write %s: %s", path, std::strerror(errno));
+    return;
+  }
+  ++r->files_written;
+}
+
+void NamespaceCollector::HandleDatagram(Reader* r, std::span<const uint8_t> d, bool truncated) {
+  CollectorMetrics& m = *ctx_->metrics;
+  if (const uint32_t gen = name_gen_.load(std::memory_order_acquire); gen != r->netns_gen) {
+    std::lock_guard lock(name_mu_);
+    r->netns = name_;
+    r->netns_gen = gen;
+    r->scratch.meta.netns = r->netns;
+  }
+  m.packets->Increment();
+  m.bytes->Increment(static_cast<double>(d.size()));
+  if (truncated) m.truncated->Increment();
+  if (ctx_->opts.write_files > 0) MaybeCapture(r, d);
+  if (d.size() < decode::kNlmsgHdrLen) {
+    r->problems.Add(decode::Problem::kTruncatedHeader);
+    m.problems[static_cast<size_t>(decode::Problem::kTruncatedHeader)]->Increment();
+    return;
+  }
+  // Every message of a dump datagram carries the dump's sequence number.
+  const uint32_t seq = decode::Load<uint32_t>(d.data() + 8);
+  DumpSlot* slot = seq == kWakeSeq ? nullptr : FindSlot(seq);
+
+  const uint64_t modulus = ctx_->opts.modulus;
+  uint32_t count = 0;
+  uint64_t index = 0, counter = 0;
+  if (slot != nullptr) {
+    count = decode::CountSocketMessages(d, seq);
+    index = modulus > 1 ? slot->next_index.fetch_add(count, std::memory_order_relaxed) : 0;
+    uint64_t emitted = count;
+    if (modulus > 1) {
+      emitted = 0;
+      for (uint64_t i = index; i < index + count; ++i) emitted += (i % modulus == 0);
+    }
+    counter = ctx_->batcher->ReserveCounters(emitted);
+    r->scratch.meta.timestamp_ns = slot->sent_ns.load(std::memory_order_relaxed);
+  }
+
+  decode::DecodeProblems before = r->problems;
+  uint32_t stale = 0, skipped = 0;
+  const decode::WalkResult w = decode::WalkDatagram(d, ctx_->opts.decode, &r->scratch, &r->problems,
+                                                    [&](uint32_t s, record::FlatRecord& rec) {
+                                                      if (slot == nullptr || s != seq) {
+                                                        ++stale;
+                                                        return;
+                                                      }
+                                                      if (modulus > 1 && (index++ % modulus) != 0) {
+                                                        ++skipped;
+                                                        return;
+                                                      }
+                                                      rec.meta.record_counter = counter++;
+                                                      r->batch.Add(rec);
+                                                    });
+  const size_t rows = r->batch.rows();
+  r->batch.AppendTo(ctx_->batcher);
+  sockets_seen_.fetch_add(w.sockets, std::memory_order_relaxed);
+
+  m.messages->Increment(w.messages);
+  if (rows) m.sockets->Increment(static_cast<double>(rows));
+  if (stale) m.stale->Increment(stale);
+  if (skipped) m.modulus_skipped->Increment(skipped);
+  for (size_t i = 0; i < decode::kProblemCount; ++i) {
+    const uint64_t delta = r->problems.counts[i] - before.counts[i];
+    if (delta) m.problems[i]->Increment(static_cast<double>(delta));
+  }
+  if (w.error) {
+    m.dump_errors->Increment();
+    XTCP_LOG(kWarn, "namespace %s: dump failed: %s", r->netns, std::strerror(-w.error_code));
+    FamilyEnded(w.error_seq);
+  }
+  if (w.done) FamilyEnded(w.done_seq);
+}
+
+void NamespaceCollector::RunSyscallReader(Reader* r) {
+  std::unique_ptr<uint8_t[]> buf =
+      std::make_unique_for_overwrite<uint8_t[]>(ctx_->opts.buffer_size);
+  const std::span<uint8_t> span(buf.get(), ctx_->opts.buffer_size);
+  while (!stop_.load(std::memory_order_relaxed)) {
+    size_t len = 0;
+    int err = 0;
+    const netlink::RecvResult res = socket_->Receive(span, &len, &err);
+    if (stop_.load(std::memory_order_relaxed)) break;
+    switch (res) {
+      case netlink::RecvResult::kData:
+        HandleDatagram(r, span.first(len), false);
+        break;
+      case netlink::RecvResult::kTruncated:
+        HandleDatagram(r, span.first(len), true);
+        break;
+      case netlink::RecvResult::kTimeout:
+        ctx_->metrics->timeouts->Increment();
+        break;
+      case netlink::RecvResult::kError:
+        ctx_->metrics->recv_errors->Increment();
+        XTCP_LOG(kDebug, "namespace %s reader %d: recv: %s", r->netns, r->id, std::strerror(err));
+        absl::SleepFor(absl::Milliseconds(10));  // a persistent error must not spin
+        break;
+    }
+  }
+}
+
+void NamespaceCollector::RunUringReader(Reader* r) {
+  auto rx = netlink::UringReceiver::Create(socket_->fd(), ctx_->opts.buffer_size,
+                                           ctx_->opts.uring_recv_batch, ctx_->opts.uring_cqe_batch,
+                                           wake_fd_);
+  {
+    std::lock_guard lock(dump_mu_);
+    if (rx.ok()) {
+      ++uring_ready_;
+    } else if (uring_error_.ok()) {
+      uring_error_ = rx.status();
+    }
+    setup_cv_.notify_all();
+    if (!rx.ok()) return;
+  }
+  r->uring = std::move(*rx);
+  const absl::Duration wait =
+      ctx_->opts.recv_timeout > absl::ZeroDuration() ? ctx_->opts.recv_timeout : absl::Seconds(1);
+  uint64_t rearms = r->uring->stats().rearms, nobufs = 0;
+  while (!stop_.load(std::memory_order_relaxed)) {
+    auto n = r->uring->Poll(wait, [&](std::span<const uint8_t> d, bool truncated) {
+      if (!stop_.load(std::memory_order_relaxed)) HandleDatagram(r, d, truncated);
+    });
+    if (!n.ok()) {
+      ctx_->metrics->recv_errors->Increment();
+      XTCP_LOG(kWarn, "namespace %s reader %d: %s", r->netns, r->id,
+               std::string(n.status().message()));
+      absl::SleepFor(absl::Milliseconds(10));
+      continue;
+    }
+    if (*n == 0) ctx_->metrics->timeouts->Increment();
+    const auto& st = r->uring->stats();
+    if (st.rearms != rearms)
+      ctx_->metrics->uring_rearms->Increment(static_cast<double>(st.rearms - rearms));
+    if (st.no_buffers != nobufs)
+      ctx_->metrics->uring_no_buffers->Increment(static_cast<double>(st.no_buffers - nobufs));
+    rearms = st.rearms;
+    nobufs = st.no_buffers;
+  }
+}
+
+}  // namespace xtcp::pipeline

@@ -1,0 +1,160 @@
+#pragma once
+// NamespaceCollector: one network namespace's netlink socket and the reader threads that share it.
+//
+//   poller --StartPoll()--> send dump(AF_INET, seq s1)
+//   readers: recv -> decode -> RowBatch -> batcher          (N threads, one socket)
+//   reader seeing DONE(s1) --> send dump(AF_INET6, seq s2) ... DONE(s2) -->
+//   listener->DumpFinished()
+//
+// At most one dump runs per namespace (the kernel allows one per socket); StartPoll() on a busy
+// collector returns false and the namespace sits that poll out. Every record is stamped with the
+// time its dump request was sent, looked up by the reply's sequence number, so replies processed
+// late by a slow reader are still stamped right and never end a later dump.
+//
+// Readers block in recv(2) (or in an io_uring wait). Stop() wakes them by asking the kernel for
+// empty dumps (one reply each), so deleting a namespace takes milliseconds, not a receive timeout.
+//
+// Thread-safe. Start() once; Stop() is idempotent and joins every reader.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "decode/walker.h"
+#include "netlink/netlink_socket.h"
+#include "pipeline/envelope.h"
+#include "pipeline/stamp.h"
+
+namespace prometheus {
+class Counter;
+}
+
+namespace xtcp {
+class Metrics;
+namespace pipeline {
+
+struct CollectorOptions {
+  uint32_t readers = 4;
+  size_t buffer_size = 32768;
+  absl::Duration recv_timeout = absl::Seconds(1);  // zero: block until data (Stop() still wakes)
+  uint64_t modulus = 1;
+  std::vector<uint8_t> families = {2, 10};  // AF_INET, AF_INET6
+  uint8_t idiag_ext = 0xfe;
+  decode::DecodeOptions decode;
+  bool io_uring = false;
+  uint32_t uring_recv_batch = 64;
+  uint32_t uring_cqe_batch = 128;
+  uint32_t write_files = 0;  // per reader
+  std::string capture_path = "./";
+};
+
+// Told when a collector's dump of every family finished (or failed).
+class DumpListener {
+ public:
+  virtual ~DumpListener() = default;
+  virtual void DumpFinished(uint64_t poll_id, uint64_t inode) = 0;
+};
+
+// Metric handles shared by every collector, resolved once.
+struct CollectorMetrics {
+  explicit CollectorMetrics(Metrics* m);
+  Metrics* metrics;
+  prometheus::Counter *packets, *bytes, *messages, *sockets, *timeouts, *recv_errors, *truncated;
+  prometheus::Counter *stale, *dumps, *dump_errors, *send_errors, *write_file_errors,
+      *modulus_skipped;
+  prometheus::Counter *uring_rearms, *uring_no_buffers;
+  // Decode problems by Problem index.
+  std::vector<prometheus::Counter*> problems;
+};
+
+// Process-wide services every collector uses; all outlive the collectors.
+struct CollectorContext {
+  CollectorOptions opts;
+  EnvelopeBatcher* batcher = nullptr;
+  const Stamps* stamps = nullptr;
+  CollectorMetrics* metrics = nullptr;
+  DumpListener* listener = nullptr;
+  std::atomic<uint32_t>* next_seq = nullptr;  // netlink sequence numbers, process-wide
+};
+
+class NamespaceCollector {
+ public:
+  // Takes ownership of `socket`, which already lives in the namespace. `name` is what records
+  // carry as netns.
+  NamespaceCollector(uint64_t inode, std::string name,
+                     std::unique_ptr<netlink::NetlinkSocket> socket, CollectorContext* ctx);
+  ~NamespaceCollector();
+  NamespaceCollector(const NamespaceCollector&) = delete;
+  NamespaceCollector& operator=(const NamespaceCollector&) = delete;
+
+  // Starts the readers. With -ioUring, fails (and starts nothing) if the ring cannot be built.
+  absl::Status Start();
+  void Stop();
+
+  // Starts a dump of every family for `poll_id`. False if the previous dump is still running.
+  bool StartPoll(uint64_t poll_id);
+  bool busy() const;
+
+  uint64_t inode() const { return inode_; }
+  // The name records carry; Rename() changes it for the records of datagrams read afterwards.
+  std::string name() const;
+  void Rename(std::string name);
+  int fd() const { return socket_->fd(); }
+  uint64_t sockets_seen() const { return sockets_seen_.load(std::memory_order_relaxed); }
+
+ private:
+  // One in-flight or recent dump, found by sequence number.
+  struct DumpSlot {
+    std::atomic<uint32_t> seq{0};
+    std::atomic<int64_t> sent_ns{0};
+    std::atomic<uint64_t> next_index{0};  // modulus position within this dump
+  };
+  struct Reader;
+
+  void RunSyscallReader(Reader* r);
+  void RunUringReader(Reader* r);
+  void HandleDatagram(Reader* r, std::span<const uint8_t> d, bool truncated);
+  // Sends the dump request of families[family_idx] (or, if sending fails, of the next family that
+  // can be sent). With dump_mu_ held. Returns true when no family is left: the dump is over.
+  bool SendFromLocked(size_t family_idx);
+  void FamilyEnded(uint32_t seq);
+  DumpSlot* FindSlot(uint32_t seq);
+  void WakeReaders(size_t n);
+  void MaybeCapture(Reader* r, std::span<const uint8_t> d);
+
+  const uint64_t inode_;
+  mutable std::mutex name_mu_;
+  std::string name_;                   // guarded by name_mu_
+  std::atomic<uint32_t> name_gen_{0};  // bumped by Rename()
+  const std::unique_ptr<netlink::NetlinkSocket> socket_;
+  CollectorContext* const ctx_;
+
+  std::atomic<bool> stop_{false};
+  int wake_fd_ = -1;  // io_uring only: ends every ring's wait on Stop()
+  std::vector<std::unique_ptr<Reader>> readers_;
+  std::vector<std::thread> threads_;
+  std::atomic<uint64_t> sockets_seen_{0};
+
+  static constexpr size_t kSlots = 8;
+  DumpSlot slots_[kSlots];
+
+  mutable std::mutex dump_mu_;
+  bool active_ = false;       // guarded by dump_mu_
+  uint64_t poll_id_ = 0;      // guarded by dump_mu_
+  size_t family_idx_ = 0;     // guarded by dump_mu_
+  uint32_t current_seq_ = 0;  // guarded by dump_mu_
+  std::condition_variable setup_cv_;
+  size_t uring_ready_ = 0;    // guarded by dump_mu_
+  absl::Status uring_error_;  // guarded by dump_mu_
+};
+
+}  // namespace pipeline
+}  // namespace xtcp

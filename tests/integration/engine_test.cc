@@ -1,0 +1,306 @@
+// The daemon against real kernel objects: namespaces made with `ip netns add`, loopback TCP
+// connections opened inside them, build/xtcp2 run as a process, its protobufList output compared
+// with what `ss` lists in each namespace.
+#include <dirent.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "support/netns.h"
+#include "support/process.h"
+
+namespace xtcp::testing {
+namespace {
+
+#define SKIP_WITHOUT_NETNS()                                                \
+  do {                                                                      \
+    const std::string why = NetnsUnavailableReason();                       \
+    if (!why.empty()) GTEST_SKIP() << "namespace tests need root: " << why; \
+  } while (0)
+
+// Opens `args` connections in `ns` with sockfarm; waits until they are all open.
+Child StartFarm(const TestNetns& ns, std::vector<std::string> args, int* sockets) {
+  std::vector<std::string> cmd = {BuildPath("tests/tools/sockfarm")};
+  cmd.insert(cmd.end(), args.begin(), args.end());
+  Child c = Child::Start(ns.Exec(cmd));
+  const std::string line = c.ReadLine(absl::Seconds(60));
+  EXPECT_EQ(line.rfind("ready ", 0), 0u) << "sockfarm in " << ns.name() << " said: " << line;
+  if (sockets && line.size() > 6) *sockets += std::stoi(line.substr(6));
+  return c;
+}
+
+struct DaemonOutput {
+  int exit_code = -1;
+  std::string err;
+  std::vector<record::ProtoRecord> records;
+  size_t envelopes = 0;
+};
+
+DaemonOutput RunOnce(std::vector<std::string> extra) {
+  const std::string out = TempPath("records");
+  std::vector<std::string> argv = {BuildPath("xtcp2"),
+                                   "-dest",
+                                   "file:" + out,
+                                   "-marshal",
+                                   "protobufList",
+                                   "-maxLoops",
+                                   "1",
+                                   "-pollJitterPct",
+                                   "0",
+                                   "-frequency",
+                                   "5s",
+                                   "-timeout",
+                                   "4s",
+                                   "-d",
+                                   "200"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  const RunResult r = testing::Run(argv, absl::Seconds(120));
+  DaemonOutput d;
+  d.exit_code = r.exit_code;
+  d.err = r.err;
+  d.records = ReadProtobufList(out, &d.envelopes);
+  ::unlink(out.c_str());
+  return d;
+}
+
+// Cookie -> number of records per netns name.
+std::map<std::string, std::map<uint64_t, int>> CookiesByNetns(
+    const std::vector<record::ProtoRecord>& recs) {
+  std::map<std::string, std::map<uint64_t, int>> out;
+  for (const auto& r : recs) ++out[r.netns()][r.inet_diag_msg_socket_cookie()];
+  return out;
+}
+
+void ExpectExactlyWhatSsLists(const DaemonOutput& d, const TestNetns& ns) {
+  const std::set<uint64_t> want = SsCookies(ns.name());
+  const auto got = CookiesByNetns(d.records);
+  ASSERT_TRUE(got.count(ns.name())) << "no records for " << ns.name() << "\n" << d.err;
+  const auto& mine = got.at(ns.name());
+  std::set<uint64_t> have;
+  for (const auto& [cookie, n] : mine) {
+    EXPECT_EQ(n, 1) << "cookie " << cookie << " reported " << n << " times in " << ns.name();
+    have.insert(cookie);
+  }
+  EXPECT_EQ(have, want) << ns.name();
+  for (const auto& r : d.records) {
+    if (r.netns() == ns.name()) {
+      ASSERT_EQ(r.netns_inode(), ns.inode()) << ns.name();
+    }
+  }
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { SKIP_WITHOUT_NETNS(); }
+};
+
+TEST_F(EngineTest, EveryNamespaceEverySocketOnceWithItsName) {
+  auto a = TestNetns::Create("xtcpt-a");
+  auto b = TestNetns::Create("xtcpt-b");
+  ASSERT_TRUE(a && b);
+  int sockets_a = 0, sockets_b = 0;
+  Child fa1 = StartFarm(*a, {"-n", "5", "-cc", "cubic"}, &sockets_a);
+  Child fa2 = StartFarm(*a, {"-n", "5", "-6", "-cc", "bbr", "-tos", "32"}, &sockets_a);
+  Child fb1 = StartFarm(*b, {"-n", "3", "-cc", "bbr", "-tos", "16"}, &sockets_b);
+  Child fb2 = StartFarm(*b, {"-n", "4", "-6", "-cc", "cubic"}, &sockets_b);
+
+  const DaemonOutput d = RunOnce({});
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  ExpectExactlyWhatSsLists(d, *a);
+  ExpectExactlyWhatSsLists(d, *b);
+  const auto by_ns = CookiesByNetns(d.records);
+  EXPECT_EQ(by_ns.at(a->name()).size(), static_cast<size_t>(sockets_a));
+  EXPECT_EQ(by_ns.at(b->name()).size(), static_cast<size_t>(sockets_b));
+
+  // Both families, both algorithms, TOS and TCLASS, all as opened.
+  std::map<std::string, int> seen;
+  for (const auto& r : d.records) {
+    if (r.netns() != a->name() && r.netns() != b->name()) continue;
+    ++seen[absl::StrCat("family", r.inet_diag_msg_family())];
+    ++seen[r.congestion_algorithm_string()];
+    if (r.inet_diag_msg_family() == 10 && r.congestion_algorithm_string() == "bbr") {
+      EXPECT_EQ(r.traffic_class(), 32u);
+      EXPECT_EQ(r.congestion_algorithm_enum(), record::ProtoRecord::CONGESTION_ALGORITHM_BBR1);
+    }
+    if (r.inet_diag_msg_family() == 2 && r.congestion_algorithm_string() == "bbr") {
+      EXPECT_EQ(r.type_of_service(), 16u);
+    }
+    EXPECT_EQ(r.schema_version(), 1u);
+    EXPECT_GT(r.timestamp_ns(), 0);
+    EXPECT_GT(r.record_counter(), 0u);
+  }
+  EXPECT_GT(seen["family2"], 0);
+  EXPECT_GT(seen["family10"], 0);
+  EXPECT_GT(seen["bbr"], 0);
+  EXPECT_GT(seen["cubic"], 0);
+}
+
+TEST_F(EngineTest, ReaderVariantsSeeIdenticalSockets) {
+  auto ns = TestNetns::Create("xtcpt-v");
+  ASSERT_TRUE(ns);
+  Child f1 = StartFarm(*ns, {"-n", "200"}, nullptr);
+  Child f2 = StartFarm(*ns, {"-n", "200", "-6", "-cc", "bbr"}, nullptr);
+  std::set<uint64_t> reference;
+  for (const auto& variant :
+       std::vector<std::vector<std::string>>{{"-netlinkers", "1"},
+                                             {"-netlinkers", "8"},
+                                             {"-ioUring"},
+                                             {"-ioUring", "-netlinkers", "1"}}) {
+    SCOPED_TRACE(absl::StrJoin(variant, " "));
+    const DaemonOutput d = RunOnce(variant);
+    ASSERT_EQ(d.exit_code, 0) << d.err;
+    ExpectExactlyWhatSsLists(d, *ns);
+    std::set<uint64_t> got;
+    const auto by_ns = CookiesByNetns(d.records);
+    for (const auto& [cookie, n] : by_ns.at(ns->name())) got.insert(cookie);
+    if (reference.empty()) reference = got;
+    EXPECT_EQ(got, reference);
+    EXPECT_EQ(got.size(), 802u);  // 2 x (1 listener + 200 x 2)
+  }
+}
+
+TEST_F(EngineTest, TwentyThousandSocketsAcrossManyEnvelopesLoseNothing) {
+  auto ns = TestNetns::Create("xtcpt-big");
+  ASSERT_TRUE(ns);
+  int sockets = 0;
+  Child f1 = StartFarm(*ns, {"-n", "5000", "-listeners", "4"}, &sockets);
+  Child f2 = StartFarm(*ns, {"-n", "5000", "-6", "-listeners", "4"}, &sockets);
+  ASSERT_EQ(sockets, 20008);
+  const DaemonOutput d = RunOnce({"-envelopeFlushRows", "1000"});
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  const auto by_ns = CookiesByNetns(d.records);
+  ASSERT_TRUE(by_ns.count(ns->name()));
+  EXPECT_EQ(by_ns.at(ns->name()).size(), static_cast<size_t>(sockets));
+  for (const auto& [cookie, n] : by_ns.at(ns->name())) ASSERT_EQ(n, 1) << cookie;
+  EXPECT_GE(d.envelopes, 20u);
+  // record_counter: unique per process, no gaps.
+  std::set<uint64_t> counters;
+  for (const auto& r : d.records) counters.insert(r.record_counter());
+  EXPECT_EQ(counters.size(), d.records.size());
+  EXPECT_EQ(*counters.rbegin() - *counters.begin() + 1, d.records.size());
+}
+
+size_t CountDir(const std::string& path) {
+  DIR* dir = ::opendir(path.c_str());
+  if (dir == nullptr) return 0;
+  size_t n = 0;
+  while (dirent* e = ::readdir(dir)) n += e->d_name[0] != '.';
+  ::closedir(dir);
+  return n;
+}
+
+TEST_F(EngineTest, ChurnReturnsThreadsAndFdsToBaseline) {
+  const std::string out = TempPath("churn");
+  const std::string err = TempPath("churn-err");
+  Child daemon =
+      Child::Start({BuildPath("xtcp2"), "-dest", "file:" + out, "-marshal", "protobufList",
+                    "-frequency", "200ms", "-timeout", "100ms", "-pollJitterPct", "0", "-d", "200"},
+                   err);
+  ASSERT_TRUE(daemon.ok());
+  absl::SleepFor(absl::Seconds(1));
+  const std::string proc = absl::StrCat("/proc/", daemon.pid());
+  const size_t base_threads = CountDir(proc + "/task");
+  const size_t base_fds = CountDir(proc + "/fd");
+  ASSERT_GT(base_threads, 0u);
+
+  std::set<std::string> wave_names;
+  size_t peak_threads = base_threads;
+  for (int wave = 0; wave < 5; ++wave) {
+    std::vector<std::unique_ptr<TestNetns>> nss;
+    std::vector<Child> farms;
+    for (int i = 0; i < 4; ++i) {
+      nss.push_back(TestNetns::Create(absl::StrCat("xtcpt-churn", wave)));
+      ASSERT_TRUE(nss.back());
+      wave_names.insert(nss.back()->name());
+      farms.push_back(StartFarm(*nss.back(), {"-n", "2"}, nullptr));
+    }
+    absl::SleepFor(absl::Milliseconds(700));
+    peak_threads = std::max(peak_threads, CountDir(proc + "/task"));
+    for (auto& f : farms) f.Finish();
+    nss.clear();  // ip netns del
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+  // Bounded wait for the last deletions to be reconciled.
+  for (int i = 0; i < 50 && CountDir(proc + "/task") != base_threads; ++i)
+    absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(CountDir(proc + "/task"), base_threads);
+  EXPECT_EQ(CountDir(proc + "/fd"), base_fds);
+  EXPECT_GE(peak_threads, base_threads + 4 * 4) << "the waves' readers never ran";
+
+  daemon.Signal(SIGTERM);
+  EXPECT_EQ(daemon.Wait(absl::Seconds(15)), 0);
+  const auto recs = ReadProtobufList(out);
+  std::set<std::string> seen;
+  for (const auto& r : recs) {
+    if (wave_names.count(r.netns())) seen.insert(r.netns());
+  }
+  // Every wave's namespaces were polled (each lived for several 200 ms polls).
+  EXPECT_EQ(seen, wave_names) << "daemon log: " << err;
+  ::unlink(out.c_str());
+  if (!HasFailure()) ::unlink(err.c_str());
+}
+
+TEST_F(EngineTest, BindMountThatIsNotANamespaceIsReportedAndSkipped) {
+  ::mkdir("/run/netns", 0755);
+  const std::string name = absl::StrCat("xtcpt-bogus-", ::getpid());
+  const std::string path = "/run/netns/" + name;
+  { std::ofstream(path).put('x'); }
+  ASSERT_EQ(::mount("/etc/hostname", path.c_str(), nullptr, MS_BIND, nullptr), 0)
+      << std::strerror(errno);
+  const DaemonOutput d = RunOnce({});
+  ::umount(path.c_str());
+  ::unlink(path.c_str());
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_NE(d.err.find(path + ": not a network namespace"), std::string::npos) << d.err;
+  for (const auto& r : d.records) EXPECT_NE(r.netns(), name);
+  EXPECT_FALSE(d.records.empty());
+}
+
+TEST_F(EngineTest, ModulusEmitsEveryNthSocket) {
+  auto ns = TestNetns::Create("xtcpt-mod");
+  ASSERT_TRUE(ns);
+  int sockets = 0;
+  Child f = StartFarm(*ns, {"-n", "300"}, &sockets);
+  const DaemonOutput d = RunOnce({"-modulus", "3", "-families", "4"});
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  const auto by_ns = CookiesByNetns(d.records);
+  const size_t got = by_ns.count(ns->name()) ? by_ns.at(ns->name()).size() : 0;
+  EXPECT_EQ(got, static_cast<size_t>((sockets + 2) / 3));
+}
+
+TEST_F(EngineTest, WriteFilesCapturesWhatReplayDecodes) {
+  auto ns = TestNetns::Create("xtcpt-cap");
+  ASSERT_TRUE(ns);
+  Child f = StartFarm(*ns, {"-n", "50"}, nullptr);
+  char dir_tmpl[] = "/tmp/xtcp-capture-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_tmpl), nullptr);
+  const std::string dir = dir_tmpl;
+  const DaemonOutput live =
+      RunOnce({"-writeFiles", "1000", "-capturePath", dir + "/", "-netlinkers", "1"});
+  ASSERT_EQ(live.exit_code, 0) << live.err;
+  const std::string replayed = TempPath("replayed");
+  const RunResult r = testing::Run({BuildPath("xtcp2"), "-replay", dir, "-dest", "file:" + replayed,
+                                    "-marshal", "protobufList", "-d", "0"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto recs = ReadProtobufList(replayed);
+  std::set<uint64_t> live_cookies, replay_cookies;
+  for (const auto& x : live.records) live_cookies.insert(x.inet_diag_msg_socket_cookie());
+  for (const auto& x : recs) replay_cookies.insert(x.inet_diag_msg_socket_cookie());
+  EXPECT_EQ(replay_cookies, live_cookies);
+  testing::Run({"rm", "-rf", dir});
+  ::unlink(replayed.c_str());
+}
+
+}  // namespace
+}  // namespace xtcp::testing

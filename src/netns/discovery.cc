@@ -102,49 +102,52 @@ std::vector<NamespaceInfo> Discoverer::Discover(uint64_t self_inode, DiscoverySt
     }
   }
 
-  // Every process.
+  // Every process, lowest pid first: a namespace is named after (and entered through) the oldest
+  // process in it, typically a container's init.
   const int proc_fd = ::open(opts_.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  std::vector<pid_t> pids;
   if (proc_fd >= 0) {
-    DIR* d = ::fdopendir(proc_fd);
-    if (d != nullptr) {
-      char link[64];
+    if (DIR* d = ::fdopendir(::dup(proc_fd)); d != nullptr) {
       while (dirent* e = ::readdir(d)) {
         pid_t pid = 0;
-        if (!absl::SimpleAtoi(e->d_name, &pid) || pid <= 0) continue;
-        const std::string rel = absl::StrCat(e->d_name, "/ns/net");
-        const ssize_t n = ::readlinkat(proc_fd, rel.c_str(), link, sizeof(link) - 1);
-        if (n <= 0) {
-          ++stats->skipped;
-          continue;
-        }
-        link[n] = '\0';
-        uint64_t ino = 0;
-        if (!ParseNsLink(link, &ino)) {
-          ++stats->skipped;
-          continue;
-        }
-        if (!seen.insert(ino).second) continue;
-        NamespaceInfo info;
-        info.inode = ino;
-        info.pid = pid;
-        info.handle = absl::StrCat(opts_.proc_root, "/", e->d_name, "/ns/net");
-        if (auto it = bind_names.find(ino); it != bind_names.end()) {
-          info.name = it->second;
-        } else {
-          std::ifstream cg(absl::StrCat(opts_.proc_root, "/", e->d_name, "/cgroup"));
-          std::stringstream ss;
-          ss << cg.rdbuf();
-          info.name = FindContainerId(ss.str());
-          if (info.name.empty()) info.name = absl::StrCat("netns:[", ino, "]");
-        }
-        ++stats->from_proc;
-        out.push_back(std::move(info));
+        if (absl::SimpleAtoi(e->d_name, &pid) && pid > 0) pids.push_back(pid);
       }
-      ::closedir(d);  // closes proc_fd
-    } else {
-      ::close(proc_fd);
+      ::closedir(d);
     }
   }
+  std::sort(pids.begin(), pids.end());
+  char link[64];
+  for (const pid_t pid : pids) {
+    const std::string rel = absl::StrCat(pid, "/ns/net");
+    const ssize_t n = ::readlinkat(proc_fd, rel.c_str(), link, sizeof(link) - 1);
+    if (n <= 0) {
+      ++stats->skipped;  // gone, or not ours to read
+      continue;
+    }
+    link[n] = '\0';
+    uint64_t ino = 0;
+    if (!ParseNsLink(link, &ino)) {
+      ++stats->skipped;
+      continue;
+    }
+    if (!seen.insert(ino).second) continue;
+    NamespaceInfo info;
+    info.inode = ino;
+    info.pid = pid;
+    info.handle = absl::StrCat(opts_.proc_root, "/", pid, "/ns/net");
+    if (auto it = bind_names.find(ino); it != bind_names.end()) {
+      info.name = it->second;
+    } else {
+      std::ifstream cg(absl::StrCat(opts_.proc_root, "/", pid, "/cgroup"));
+      std::stringstream ss;
+      ss << cg.rdbuf();
+      info.name = FindContainerId(ss.str());
+      if (info.name.empty()) info.name = absl::StrCat("netns:[", ino, "]");
+    }
+    ++stats->from_proc;
+    out.push_back(std::move(info));
+  }
+  if (proc_fd >= 0) ::close(proc_fd);
 
   // Bind-mounted namespaces no process is in: entered through the mount.
   for (const auto& [ino, path] : bind_order) {

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -300,6 +301,107 @@ TEST_F(EngineTest, WriteFilesCapturesWhatReplayDecodes) {
   EXPECT_EQ(replay_cookies, live_cookies);
   testing::Run({"rm", "-rf", dir});
   ::unlink(replayed.c_str());
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST_F(EngineTest, SigtermFlushesDrainsAndExitsZero) {
+  auto ns = TestNetns::Create("xtcpt-term");
+  ASSERT_TRUE(ns);
+  int sockets = 0;
+  Child f = StartFarm(*ns, {"-n", "20"}, &sockets);
+  const std::string out = TempPath("term");
+  const std::string err = TempPath("term-err");
+  Child daemon =
+      Child::Start({BuildPath("xtcp2"), "-dest", "file:" + out, "-marshal", "protobufList",
+                    "-frequency", "30s", "-timeout", "5s", "-pollJitterPct", "0", "-d", "111"},
+                   err);
+  // Bounded wait for the first poll's log line.
+  for (int i = 0; i < 100 && ReadFile(err).find("poll 1:") == std::string::npos; ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_NE(ReadFile(err).find("poll 1:"), std::string::npos) << ReadFile(err);
+  const absl::Time t0 = absl::Now();
+  daemon.Signal(SIGTERM);
+  EXPECT_EQ(daemon.Wait(absl::Seconds(12)), 0) << ReadFile(err);
+  EXPECT_LT(absl::Now() - t0, absl::Seconds(2)) << "shutdown should not wait for timeouts";
+  const auto recs = ReadProtobufList(out);
+  size_t mine = 0;
+  for (const auto& r : recs) mine += r.netns() == ns->name();
+  EXPECT_EQ(mine, static_cast<size_t>(sockets));
+  EXPECT_NE(ReadFile(err).find("signal 15 caught"), std::string::npos);
+  ::unlink(out.c_str());
+  ::unlink(err.c_str());
+}
+
+TEST_F(EngineTest, MaxThreadsIsNeverExceeded) {
+  std::vector<std::unique_ptr<TestNetns>> nss;
+  std::vector<Child> farms;
+  for (int i = 0; i < 3; ++i) {
+    nss.push_back(TestNetns::Create("xtcpt-thr"));
+    ASSERT_TRUE(nss.back());
+    farms.push_back(StartFarm(*nss.back(), {"-n", "2"}, nullptr));
+  }
+  const std::string out = TempPath("thr");
+  const std::string err = TempPath("thr-err");
+  const int max_threads = 30;
+  Child daemon = Child::Start(
+      {BuildPath("xtcp2"), "-dest", "file:" + out, "-marshal", "protobufList", "-frequency",
+       "300ms", "-timeout", "200ms", "-pollJitterPct", "0", "-maxLoops", "3", "-netlinkers", "10",
+       "-maxThreads", std::to_string(max_threads), "-d", "111"},
+      err);
+  const std::string task = absl::StrCat("/proc/", daemon.pid(), "/task");
+  size_t peak = 0;
+  int status = -1000;
+  for (int i = 0; i < 1000 && status == -1000; ++i) {
+    peak = std::max(peak, CountDir(task));
+    status = daemon.Wait(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(status, 0) << ReadFile(err);
+  EXPECT_LE(peak, static_cast<size_t>(max_threads));
+  EXPECT_GT(peak, 10u);
+  const std::string log = ReadFile(err);
+  EXPECT_NE(log.find("would exceed -maxThreads 30"), std::string::npos) << log;
+  std::set<std::string> collected;
+  for (const auto& r : ReadProtobufList(out)) collected.insert(r.netns());
+  size_t admitted = 0;
+  for (const auto& n : nss) admitted += collected.count(n->name());
+  EXPECT_LT(admitted, nss.size());
+  ::unlink(out.c_str());
+  ::unlink(err.c_str());
+}
+
+TEST_F(EngineTest, IoUringUnavailableIsAClearStartupError) {
+  const char* knob = "/proc/sys/kernel/io_uring_disabled";
+  const std::string before = ReadFile(knob);
+  if (before.empty()) GTEST_SKIP() << "this kernel has no " << knob;
+  { std::ofstream(knob) << "2"; }
+  const DaemonOutput d = RunOnce({"-ioUring"});
+  { std::ofstream(knob) << before; }
+  EXPECT_EQ(d.exit_code, 1);
+  EXPECT_NE(d.err.find("-ioUring"), std::string::npos) << d.err;
+  EXPECT_TRUE(d.records.empty());
+}
+
+TEST_F(EngineTest, PollTimeoutFlushesAndLateRecordsStillArrive) {
+  auto ns = TestNetns::Create("xtcpt-slow");
+  ASSERT_TRUE(ns);
+  int sockets = 0;
+  Child f1 = StartFarm(*ns, {"-n", "5000", "-listeners", "4"}, &sockets);
+  Child f2 = StartFarm(*ns, {"-n", "5000", "-6", "-listeners", "4"}, &sockets);
+  const DaemonOutput d = RunOnce({"-timeout", "1ms", "-frequency", "700ms", "-maxLoops", "3"});
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_NE(d.err.find("TIMED OUT"), std::string::npos) << d.err;
+  std::set<uint64_t> cookies;
+  for (const auto& r : d.records) {
+    if (r.netns() == ns->name()) cookies.insert(r.inet_diag_msg_socket_cookie());
+  }
+  EXPECT_EQ(cookies.size(), static_cast<size_t>(sockets));
 }
 
 }  // namespace

@@ -39,6 +39,7 @@ class ByteBuffer {
   void CommitTo(const uint8_t* end) { size_ = static_cast<size_t>(end - data_.get()); }
 
   void Append(const void* p, size_t n) {
+    if (n == 0) return;
     std::memcpy(Prepare(n), p, n);
     size_ += n;
   }

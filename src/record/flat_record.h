@@ -193,7 +193,7 @@ struct InlineString {
   // Copies at most N bytes of `s`; returns false when `s` had to be cut.
   bool Assign(std::string_view s) {
     const size_t n = s.size() < N ? s.size() : N;
-    std::memcpy(data, s.data(), n);
+    if (n != 0) std::memcpy(data, s.data(), n);
     len = static_cast<uint8_t>(n);
     return n == s.size();
   }

@@ -60,7 +60,7 @@ inline uint8_t* PutTag(uint8_t* p) {
 
 inline uint8_t* PutBytes(uint8_t* p, const void* data, size_t n) {
   p = PutVarint(p, n);
-  std::memcpy(p, data, n);
+  if (n != 0) std::memcpy(p, data, n);
   return p + n;
 }
 

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "config/config.h"
+#include "main/alloc_hook.h"
 #include "main/modes.h"
 
 int main(int argc, char** argv) {
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
     return cli.exit_code;
   }
   const xtcp::config::Config& cfg = cli.config;
+  xtcp::main::InstallAllocationCounter();
   xtcp::SetDebugLevel(cfg.debug_level);
   if (cfg.healthcheck) return xtcp::main::RunHealthcheck(cfg);
   if (!cfg.decode.empty()) return xtcp::main::RunDecode(cfg);

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/alloc_counter.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "netns/enter.h"
@@ -301,6 +302,9 @@ void Engine::DumpFinished(uint64_t poll_id, uint64_t inode) {
 
 void Engine::Poll() {
   const absl::Time start = absl::Now();
+  const std::optional<uint64_t> allocs_before = HeapAllocations();
+  uint64_t sockets_before = 0;
+  for (auto& [inode, c] : collectors_) sockets_before += c->sockets_seen();
   const uint64_t id = ++poll_id_;
   metrics_->Count("Poller", "pollingLoops", "count").Increment();
   size_t started = 0, busy = 0;
@@ -361,10 +365,13 @@ void Engine::Poll() {
     ++stats_.polls_completed;
   }
   metrics_->Count("Poller", "complete", "count").Increment();
-  XTCP_LOG(kInfo, "poll %d: %d namespaces (%d busy), %s in %s, %d records batched so far", id,
-           started, busy, timed_out ? "TIMED OUT" : "done", absl::FormatDuration(took),
-           batcher_->rows_appended());
-  (void)sockets;
+  std::string allocs;
+  if (const auto after = HeapAllocations(); after && allocs_before) {
+    allocs = absl::StrCat(", ", *after - *allocs_before, " allocations");
+  }
+  XTCP_LOG(kInfo, "poll %d: %d namespaces%s, %d sockets, %s in %.3fms%s", id, started,
+           busy ? absl::StrCat(" (", busy, " still busy)") : "", sockets - sockets_before,
+           timed_out ? "TIMED OUT" : "done", absl::ToDoubleMilliseconds(took), allocs);
 }
 
 absl::Duration Engine::NextInterval() {

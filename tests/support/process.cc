@@ -68,6 +68,7 @@ Child& Child::operator=(Child&& o) noexcept {
   std::swap(stdout_fd_, o.stdout_fd_);
   std::swap(pending_, o.pending_);
   std::swap(status_, o.status_);
+  std::swap(usage_, o.usage_);
   return *this;
 }
 
@@ -105,7 +106,7 @@ int Child::Wait(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   for (;;) {
     int st = 0;
-    const pid_t r = ::waitpid(pid_, &st, WNOHANG);
+    const pid_t r = ::wait4(pid_, &st, WNOHANG, &usage_);
     if (r == pid_) {
       status_ = DecodeStatus(st);
       pid_ = -1;
@@ -164,6 +165,7 @@ RunResult Run(const std::vector<std::string>& argv, absl::Duration timeout) {
   r.out = c.ReadAll(timeout);  // until the child closes stdout (exits) or the deadline
   r.exit_code = c.Wait(std::max(absl::ZeroDuration(), deadline - absl::Now()));
   if (r.exit_code == -1000) c.Finish(absl::Seconds(1));
+  r.usage = c.usage();
   std::ifstream in(err_path);
   std::stringstream ss;
   ss << in.rdbuf();

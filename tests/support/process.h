@@ -2,6 +2,7 @@
 // Test helpers for running real programs: child processes with a stdin pipe (closing it ends
 // sockfarm), captured output, bounded waits.
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <string>
@@ -33,6 +34,8 @@ class Child {
   void Signal(int sig);
   // Waits for exit up to `timeout` without closing stdin; -1000 if still running.
   int Wait(absl::Duration timeout);
+  // Resource usage of the exited child (wait4), valid after Wait() returned its status.
+  const rusage& usage() const { return usage_; }
 
  private:
   Child() = default;
@@ -41,12 +44,14 @@ class Child {
   int stdout_fd_ = -1;
   std::string pending_;
   int status_ = -1000;
+  rusage usage_{};
 };
 
 struct RunResult {
   int exit_code = -1;  // -signal if killed, -1000 if it had to be killed at the timeout
   std::string out;
   std::string err;
+  rusage usage{};  // of the child
 };
 
 // Runs a command to completion (bounded by `timeout`), capturing stdout and stderr.

@@ -28,6 +28,14 @@ class Marshaller {
   virtual absl::Status Marshal(const EnvelopeView& envelope, std::string* out) = 0;
   // Upstream metric function label for marshal errors, e.g. "protobufListMarshal".
   virtual std::string_view metric_op() const = 0;
+  // Formats whose output is the Envelope bytes verbatim behind a small header (protobufList)
+  // write that header to `*prefix` and return true, so the output stage can send
+  // prefix + envelope without copying the envelope. Everything else returns false.
+  virtual bool HeaderOnly(const EnvelopeView& envelope, std::string* prefix) {
+    (void)envelope;
+    (void)prefix;
+    return false;
+  }
 };
 
 struct MarshalOptions {

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -30,12 +31,24 @@ class Sink {
   virtual size_t max_message_size() const { return 0; }
   // Delivers one payload (one flush, or one chunk of it).
   virtual absl::Status Send(std::string_view payload) = 0;
+  // Delivers one payload given as consecutive parts (e.g. a length header and the Envelope bytes).
+  // The default joins the parts and calls Send(); sinks that can write parts without joining them
+  // (writev, or nothing at all for null) override it.
+  virtual absl::Status SendParts(std::span<const std::string_view> parts) {
+    if (parts.size() == 1) return Send(parts[0]);
+    joined_.clear();
+    for (std::string_view p : parts) joined_.append(p);
+    return Send(joined_);
+  }
   // Waits until everything accepted by Send() has been delivered or `timeout` passed; returns
   // DeadlineExceeded with the number of undelivered messages otherwise (and counts them).
   virtual absl::Status Drain(absl::Duration timeout) {
     (void)timeout;
     return absl::OkStatus();
   }
+
+ private:
+  std::string joined_;  // SendParts() scratch
 };
 
 struct SinkOptions {

@@ -54,7 +54,9 @@ int RunDaemon(const config::Config& cfg) {
   auto stamps = pipeline::Stamps::FromConfig(cfg);
   if (!stamps.ok()) return StartupError(stamps.status(), 1);
 
-  pipeline::OutputStage output(std::move(*marshaller), std::move(*sink), &metrics);
+  pipeline::OutputOptions output_opts;
+  output_opts.envelope_reserve = cfg.EffectiveFlushBytes() + 4096;
+  pipeline::OutputStage output(std::move(*marshaller), std::move(*sink), &metrics, output_opts);
   pipeline::EnvelopeBatcher batcher(cfg.EffectiveFlushRows(), cfg.EffectiveFlushBytes(), &output);
   output.Start();
   auto engine = pipeline::Engine::Create(cfg, &batcher, &*stamps, &metrics);

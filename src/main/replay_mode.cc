@@ -32,7 +32,9 @@ int RunReplay(const config::Config& cfg) {
     std::fprintf(stderr, "xtcp2: %s\n", std::string(stamps.status().message()).c_str());
     return 1;
   }
-  pipeline::OutputStage output(std::move(*marshaller), std::move(*sink), &metrics);
+  pipeline::OutputOptions output_opts;
+  output_opts.envelope_reserve = cfg.EffectiveFlushBytes() + 4096;
+  pipeline::OutputStage output(std::move(*marshaller), std::move(*sink), &metrics, output_opts);
   pipeline::EnvelopeBatcher batcher(cfg.EffectiveFlushRows(), cfg.EffectiveFlushBytes(), &output);
   output.Start();
   auto stats = pipeline::Replay(cfg.replay, cfg, *stamps, &batcher, &metrics);

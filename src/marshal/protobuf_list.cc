@@ -12,11 +12,15 @@ class ProtobufListMarshaller final : public Marshaller {
   std::string_view content_type() const override { return "application/octet-stream"; }
   std::string_view metric_op() const override { return "protobufListMarshal"; }
   absl::Status Marshal(const EnvelopeView& env, std::string* out) override {
-    uint8_t len[10];
-    const uint8_t* end = record::wire::PutVarint(len, env.bytes.size());
-    out->append(reinterpret_cast<const char*>(len), static_cast<size_t>(end - len));
+    HeaderOnly(env, out);
     out->append(env.bytes);
     return absl::OkStatus();
+  }
+  bool HeaderOnly(const EnvelopeView& env, std::string* prefix) override {
+    uint8_t len[10];
+    const uint8_t* end = record::wire::PutVarint(len, env.bytes.size());
+    prefix->append(reinterpret_cast<const char*>(len), static_cast<size_t>(end - len));
+    return true;
   }
 };
 

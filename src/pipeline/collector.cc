@@ -49,6 +49,7 @@ struct NamespaceCollector::Reader {
   uint32_t netns_gen = 0;
   record::FlatRecord scratch;
   RowBatch batch;
+  record::RowEncoder encoder;
   decode::DecodeProblems problems;
   uint32_t files_written = 0;
   bool capture_failed = false;
@@ -271,6 +272,7 @@ void NamespaceCollector::HandleDatagram(Reader* r, std::span<const uint8_t> d, b
     }
     counter = ctx_->batcher->ReserveCounters(emitted);
     r->scratch.meta.timestamp_ns = slot->sent_ns.load(std::memory_order_relaxed);
+    r->encoder.SetMeta(r->scratch.meta);
   }
 
   decode::DecodeProblems before = r->problems;

@@ -19,6 +19,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,9 +35,10 @@ class Metrics;
 namespace pipeline {
 
 struct OutputOptions {
-  size_t queue_depth = 2;  // envelopes waiting for the writer
-  size_t pool_size = 4;    // envelopes in existence (filling + queued + writing + spare)
-  int send_attempts = 3;   // per message; backoff 50ms, 100ms, …
+  size_t queue_depth = 2;       // envelopes waiting for the writer
+  size_t pool_size = 4;         // envelopes in existence (filling + queued + writing + spare)
+  size_t envelope_reserve = 0;  // bytes reserved in each new envelope (the byte cap): no regrowth
+  int send_attempts = 3;        // per message; backoff 50ms, 100ms, …
   absl::Duration retry_backoff = absl::Milliseconds(50);
 };
 
@@ -77,6 +79,7 @@ class OutputStage final : public EnvelopeConsumer {
   absl::Status MarshalRows(const Envelope& env, const std::vector<uint32_t>& ends, size_t first,
                            size_t count, std::string* out);
   bool SendWithRetry(std::string_view payload);
+  bool SendWithRetry(std::span<const std::string_view> parts);
   void CountLost(uint64_t rows);
 
   std::unique_ptr<Marshaller> marshaller_;

@@ -17,6 +17,12 @@ class RowBatch {
     record::AppendEnvelopeRow(rec, &buf_);
     ends_.push_back(static_cast<uint32_t>(buf_.size()));
   }
+  // Faster for many records sharing metadata (see record::RowEncoder).
+  void Add(const record::RowEncoder& enc, uint64_t record_counter,
+           const record::RecordPayload& payload) {
+    enc.Append(record_counter, payload, &buf_);
+    ends_.push_back(static_cast<uint32_t>(buf_.size()));
+  }
   size_t rows() const { return ends_.size(); }
   void AppendTo(EnvelopeBatcher* batcher) {
     if (!ends_.empty()) batcher->Append(buf_.view(), ends_);

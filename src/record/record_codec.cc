@@ -82,31 +82,88 @@ size_t EncodedSizeBound(const RecordMeta& meta) {
   return kMetaFixedBound + strings + kPayloadBound;
 }
 
-uint8_t* EncodeRecord(const FlatRecord& rec, uint8_t* p) {
-#define XTCP_ENC_META(num, name, kind) XTCP_ENC_##kind(num, rec.meta.name)
-#define XTCP_ENC_PAYLOAD(num, name, kind) XTCP_ENC_##kind(num, rec.payload.name)
-  XTCP_META_FIELDS(XTCP_ENC_META)
+namespace {
+
+// Metadata fields below `record_counter` (1..51), the counter itself, and the rest (61..999).
+uint8_t* EncodeMetaHead(const RecordMeta& meta, uint8_t* p) {
+#define XTCP_ENC_HEAD(num, name, kind) \
+  if constexpr (num < 60) {            \
+    XTCP_ENC_##kind(num, meta.name)    \
+  }
+  XTCP_META_FIELDS(XTCP_ENC_HEAD)
+#undef XTCP_ENC_HEAD
+  return p;
+}
+
+uint8_t* EncodeCounter(uint64_t counter, uint8_t* p) {
+  XTCP_ENC_U64(60, counter)
+  return p;
+}
+
+uint8_t* EncodeMetaTail(const RecordMeta& meta, uint8_t* p) {
+#define XTCP_ENC_TAIL(num, name, kind) \
+  if constexpr (num > 60) {            \
+    XTCP_ENC_##kind(num, meta.name)    \
+  }
+  XTCP_META_FIELDS(XTCP_ENC_TAIL)
+#undef XTCP_ENC_TAIL
+  return p;
+}
+
+uint8_t* EncodePayload(const RecordPayload& payload, uint8_t* p) {
+#define XTCP_ENC_PAYLOAD(num, name, kind) XTCP_ENC_##kind(num, payload.name)
   XTCP_PAYLOAD_FIELDS(XTCP_ENC_PAYLOAD)
-#undef XTCP_ENC_META
 #undef XTCP_ENC_PAYLOAD
   return p;
 }
 
-void AppendEnvelopeRow(const FlatRecord& rec, ByteBuffer* out) {
-  // Layout: 0x52 | varint(len) | record. The record is written after a 2-byte length slot (records
-  // are 128..16383 bytes in practice) and moved when its length needs 1 or 3+ bytes, so the output
-  // is always the canonical (shortest) varint protobuf itself writes.
+// Writes 0x52 | varint(len) | body, where fill(body) writes the body and returns its end. The
+// body goes after a 2-byte length slot and is moved when its length needs another size, so the
+// varint is the canonical (shortest) one protobuf writes.
+template <typename Fill>
+void AppendRow(size_t bound, ByteBuffer* out, Fill fill) {
   constexpr size_t kSlot = 2;
-  const size_t bound = EncodedSizeBound(rec.meta);
   const size_t max_len_size = wire::VarintSize(bound) > kSlot ? wire::VarintSize(bound) : kSlot;
   uint8_t* base = out->Prepare(1 + max_len_size + bound);
   uint8_t* body = base + 1 + kSlot;
-  const size_t len = static_cast<size_t>(EncodeRecord(rec, body) - body);
+  const size_t len = static_cast<size_t>(fill(body) - body);
   const size_t len_size = wire::VarintSize(len);
   if (len_size != kSlot) std::memmove(base + 1 + len_size, body, len);
   base[0] = kEnvelopeRowTag;
   wire::PutVarint(base + 1, len);
   out->Commit(1 + len_size + len);
+}
+
+}  // namespace
+
+uint8_t* EncodeRecord(const FlatRecord& rec, uint8_t* p) {
+  p = EncodeMetaHead(rec.meta, p);
+  p = EncodeCounter(rec.meta.record_counter, p);
+  p = EncodeMetaTail(rec.meta, p);
+  return EncodePayload(rec.payload, p);
+}
+
+void RowEncoder::SetMeta(const RecordMeta& meta) {
+  const size_t bound = EncodedSizeBound(meta);
+  head_.Clear();
+  head_.CommitTo(EncodeMetaHead(meta, head_.Prepare(bound)));
+  tail_.Clear();
+  tail_.CommitTo(EncodeMetaTail(meta, tail_.Prepare(bound)));
+  bound_ = head_.size() + tail_.size() + 3 + 10 + kPayloadBound;
+}
+
+void RowEncoder::Append(uint64_t record_counter, const RecordPayload& payload,
+                        ByteBuffer* out) const {
+  AppendRow(bound_, out, [&](uint8_t* p) {
+    std::memcpy(p, head_.data(), head_.size());
+    p = EncodeCounter(record_counter, p + head_.size());
+    std::memcpy(p, tail_.data(), tail_.size());
+    return EncodePayload(payload, p + tail_.size());
+  });
+}
+
+void AppendEnvelopeRow(const FlatRecord& rec, ByteBuffer* out) {
+  AppendRow(EncodedSizeBound(rec.meta), out, [&](uint8_t* p) { return EncodeRecord(rec, p); });
 }
 
 bool ForEachEnvelopeRow(std::string_view envelope, absl::FunctionRef<void(std::string_view)> fn) {

@@ -1,9 +1,13 @@
 // null, stdout, stderr and file: sinks that write to a local file descriptor.
 #include <fcntl.h>
+#include <limits.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/metrics.h"
@@ -17,6 +21,10 @@ class NullSink final : public Sink {
   explicit NullSink(Metrics* m) : flushes_(m ? &m->Count("destNull", "start", "count") : nullptr) {}
   std::string_view scheme() const override { return "null"; }
   absl::Status Send(std::string_view) override {
+    if (flushes_) flushes_->Increment();
+    return absl::OkStatus();
+  }
+  absl::Status SendParts(std::span<const std::string_view>) override {
     if (flushes_) flushes_->Increment();
     return absl::OkStatus();
   }
@@ -41,13 +49,19 @@ class FdSink final : public Sink {
   }
   std::string_view scheme() const override { return scheme_; }
   absl::Status Send(std::string_view payload) override {
+    const std::string_view one[] = {payload};
+    return SendParts(one);
+  }
+  absl::Status SendParts(std::span<const std::string_view> parts) override {
     if (flushes_) flushes_->Increment();
-    absl::Status s = WriteAll(fd_, payload);
+    size_t total = 0;
+    for (std::string_view p : parts) total += p.size();
+    absl::Status s = WriteAllParts(fd_, parts);
     if (!s.ok()) {
       if (errors_) errors_->Increment();
       return s;
     }
-    if (bytes_) bytes_->Increment(static_cast<double>(payload.size()));
+    if (bytes_) bytes_->Increment(static_cast<double>(total));
     return absl::OkStatus();
   }
 
@@ -71,6 +85,31 @@ absl::Status WriteAll(int fd, std::string_view data) {
       return absl::UnavailableError(absl::StrCat("write: ", std::strerror(errno)));
     }
     off += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteAllParts(int fd, std::span<const std::string_view> parts) {
+  // writev as much as possible, then continue after partial writes.
+  std::vector<iovec> iov;
+  iov.reserve(parts.size());
+  for (std::string_view p : parts) {
+    if (!p.empty()) iov.push_back({const_cast<char*>(p.data()), p.size()});
+  }
+  size_t first = 0;
+  while (first < iov.size()) {
+    const ssize_t n = ::writev(fd, iov.data() + first,
+                               static_cast<int>(std::min<size_t>(iov.size() - first, IOV_MAX)));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return absl::UnavailableError(absl::StrCat("write: ", std::strerror(errno)));
+    }
+    size_t left = static_cast<size_t>(n);
+    while (first < iov.size() && left >= iov[first].iov_len) left -= iov[first++].iov_len;
+    if (first < iov.size()) {
+      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
+    }
   }
   return absl::OkStatus();
 }

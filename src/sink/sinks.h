@@ -2,6 +2,7 @@
 // Constructors of the built-in sinks (one .cc per scheme) and the pieces they share.
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -19,5 +20,7 @@ absl::StatusOr<std::unique_ptr<Sink>> NewFile(const SinkOptions& opts, std::stri
 
 // Writes all of `data` to `fd`, retrying partial writes and EINTR.
 absl::Status WriteAll(int fd, std::string_view data);
+// The same for several parts, with writev(2).
+absl::Status WriteAllParts(int fd, std::span<const std::string_view> parts);
 
 }  // namespace xtcp::sink

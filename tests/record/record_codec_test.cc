@@ -189,3 +189,23 @@ TEST(EnvelopeRows, IteratesAndRejectsGarbage) {
 
 }  // namespace
 }  // namespace xtcp::record
+
+namespace xtcp::record {
+namespace {
+
+TEST(RowEncoder, SameBytesAsAppendEnvelopeRow) {
+  std::mt19937_64 rng(11);
+  StringPool pool;
+  RowEncoder enc;
+  for (int i = 0; i < 2000; ++i) {
+    const FlatRecord r = RandomRecord(rng, &pool, i % 50 == 0 ? 9000 : 40);
+    ByteBuffer want, got;
+    AppendEnvelopeRow(r, &want);
+    enc.SetMeta(r.meta);
+    enc.Append(r.meta.record_counter, r.payload, &got);
+    ASSERT_EQ(got.view(), want.view()) << "record " << i;
+  }
+}
+
+}  // namespace
+}  // namespace xtcp::record

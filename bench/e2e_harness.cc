@@ -1,0 +1,305 @@
+// End-to-end benchmark harness: builds its own load (idle loopback TCP connections, IPv4 and IPv6,
+// cubic and bbr, spread over M fresh network namespaces), then measures in one run:
+//
+//   dump_only   the kernel's own cost: a minimal program dumping the same namespaces K times
+//   xtcp2       -dest null -marshal protobufList -maxLoops K        (syscall readers)
+//   xtcp2-uring the same with -ioUring
+//   xtcp2-jsonl / xtcp2-csv   other marshallers
+//   ss          `ss -tinm` K times in every namespace
+//
+// and prints CPU per socket per poll (user, sys), wall per poll, peak RSS, peak threads, heap
+// allocations per poll after warm-up, and the ratios the targets are stated in.
+//
+//   xtcp_e2e_bench [-sockets 18000] [-namespaces 1] [-loops 20] [-cases a,b,...] [-out FILE]
+//
+// Needs root (namespaces). Everything it creates is removed at exit.
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "support/netns.h"
+#include "support/process.h"
+
+namespace xtcp::bench {
+namespace {
+
+using testing::BuildPath;
+using testing::Child;
+using testing::TestNetns;
+
+struct Options {
+  int sockets = 18000;
+  int namespaces = 1;
+  int loops = 20;
+  std::vector<std::string> cases = {"dump_only",   "xtcp2",     "xtcp2-uring",
+                                    "xtcp2-jsonl", "xtcp2-csv", "ss"};
+  std::string out;
+};
+
+struct Result {
+  std::string name;
+  double user_s = 0, sys_s = 0, wall_s = 0;
+  double wall_per_poll_ms = 0;  // from the daemon's poll lines (median), else wall / loops
+  long peak_rss_kb = 0;
+  size_t peak_threads = 0;
+  double allocs_per_poll = -1;  // median after warm-up; -1 = not available
+  uint64_t sockets_per_poll = 0;
+  int exit_code = 0;
+};
+
+size_t CountDir(const std::string& path) {
+  DIR* d = ::opendir(path.c_str());
+  if (d == nullptr) return 0;
+  size_t n = 0;
+  while (dirent* e = ::readdir(d)) n += e->d_name[0] != '.';
+  ::closedir(d);
+  return n;
+}
+
+double Seconds(const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; }
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return -1;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs one process to completion, sampling its thread count.
+Result Measure(const std::string& name, const std::vector<std::string>& argv, int loops) {
+  Result r;
+  r.name = name;
+  const std::string err = testing::TempPath("bench-err");
+  const absl::Time t0 = absl::Now();
+  Child c = Child::Start(argv, err);
+  const std::string task = absl::StrCat("/proc/", c.pid(), "/task");
+  int st = -1000;
+  for (int i = 0; i < 60000 && st == -1000; ++i) {
+    r.peak_threads = std::max(r.peak_threads, CountDir(task));
+    st = c.Wait(absl::Milliseconds(10));
+  }
+  if (st == -1000) st = c.Finish(absl::Seconds(1));
+  r.wall_s = absl::ToDoubleSeconds(absl::Now() - t0);
+  r.exit_code = st;
+  r.user_s = Seconds(c.usage().ru_utime);
+  r.sys_s = Seconds(c.usage().ru_stime);
+  r.peak_rss_kb = c.usage().ru_maxrss;
+  // The daemon's per-poll lines: "poll N: M namespaces, S sockets, done in X.XXXms, A allocations"
+  const std::string log = ReadFile(err);
+  static const std::regex kPoll(
+      R"(poll (\d+): .*?(\d+) sockets, \S+ in ([0-9.]+)ms(?:, (\d+) allocations)?)");
+  std::vector<double> walls, allocs, socks;
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), kPoll); it != std::sregex_iterator();
+       ++it) {
+    const int poll = std::stoi((*it)[1]);
+    if (poll <= 2) continue;  // warm-up
+    socks.push_back(std::stod((*it)[2]));
+    walls.push_back(std::stod((*it)[3]));
+    if ((*it)[4].matched) allocs.push_back(std::stod((*it)[4]));
+  }
+  r.wall_per_poll_ms = walls.empty() ? r.wall_s * 1000 / loops : Median(walls);
+  r.allocs_per_poll = Median(allocs);
+  r.sockets_per_poll = static_cast<uint64_t>(Median(socks) < 0 ? 0 : Median(socks));
+  if (st != 0) std::fprintf(stderr, "%s exited %d:\n%s\n", name.c_str(), st, log.c_str());
+  ::unlink(err.c_str());
+  return r;
+}
+
+Result MeasureSs(const std::vector<std::string>& namespaces, int loops) {
+  Result r;
+  r.name = "ss";
+  const absl::Time t0 = absl::Now();
+  for (int l = 0; l < loops; ++l) {
+    std::vector<std::vector<std::string>> cmds = {{"ss", "-tinm"}};
+    for (const auto& ns : namespaces) cmds.push_back({"ss", "-N", ns, "-tinm"});
+    for (const auto& cmd : cmds) {
+      const testing::RunResult rr = testing::Run(cmd, absl::Minutes(5));
+      r.user_s += Seconds(rr.usage.ru_utime);
+      r.sys_s += Seconds(rr.usage.ru_stime);
+      r.peak_rss_kb = std::max(r.peak_rss_kb, rr.usage.ru_maxrss);
+      if (rr.exit_code != 0) r.exit_code = rr.exit_code;
+    }
+  }
+  r.wall_s = absl::ToDoubleSeconds(absl::Now() - t0);
+  r.wall_per_poll_ms = r.wall_s * 1000 / loops;
+  r.peak_threads = 1;
+  return r;
+}
+
+int Main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i], v = argv[i + 1];
+    if (a == "-sockets") {
+      o.sockets = std::stoi(v);
+    } else if (a == "-namespaces") {
+      o.namespaces = std::max(1, std::stoi(v));
+    } else if (a == "-loops") {
+      o.loops = std::max(3, std::stoi(v));
+    } else if (a == "-cases") {
+      o.cases = absl::StrSplit(v, ',');
+    } else if (a == "-out") {
+      o.out = v;
+    } else {
+      std::fprintf(stderr, "unknown argument %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if (const std::string why = testing::NetnsUnavailableReason(); !why.empty()) {
+    std::fprintf(stderr, "xtcp_e2e_bench needs root and `ip netns`: %s\n", why.c_str());
+    return 1;
+  }
+
+  // ---- load: per namespace, four farms (v4/v6 x cubic/bbr), split further to stay < 20k fds ----
+  std::vector<std::unique_ptr<TestNetns>> nss;
+  std::vector<Child> farms;
+  const int per_ns = o.sockets / o.namespaces;
+  int opened = 0;
+  const absl::Time setup0 = absl::Now();
+  for (int n = 0; n < o.namespaces; ++n) {
+    nss.push_back(TestNetns::Create("xtcpb"));
+    if (!nss.back()) {
+      std::fprintf(stderr, "ip netns add failed\n");
+      return 1;
+    }
+    const int per_variant = per_ns / 4;
+    for (const auto& variant : std::vector<std::vector<std::string>>{
+             {"-cc", "cubic"}, {"-cc", "bbr"}, {"-6", "-cc", "cubic"}, {"-6", "-cc", "bbr"}}) {
+      for (int left = per_variant; left > 2;) {
+        const int chunk = std::min(left, 18000);
+        const int conns = std::max(1, (chunk - 1) / 2);
+        std::vector<std::string> cmd = {BuildPath("tests/tools/sockfarm"), "-n",
+                                        std::to_string(conns)};
+        cmd.insert(cmd.end(), variant.begin(), variant.end());
+        farms.push_back(Child::Start(nss.back()->Exec(cmd)));
+        const std::string line = farms.back().ReadLine(absl::Minutes(2));
+        if (line.rfind("ready ", 0) != 0) {
+          std::fprintf(stderr, "sockfarm failed: %s\n", line.c_str());
+          return 1;
+        }
+        opened += std::stoi(line.substr(6));
+        left -= 2 * conns + 1;
+      }
+    }
+  }
+  std::fprintf(stderr, "load: %d sockets in %d namespaces, %zu processes, %.1fs\n", opened,
+               o.namespaces, farms.size(), absl::ToDoubleSeconds(absl::Now() - setup0));
+
+  std::vector<std::string> ns_names, ns_paths = {"/proc/self/ns/net"};
+  for (const auto& ns : nss) {
+    ns_names.push_back(ns->name());
+    ns_paths.push_back("/run/netns/" + ns->name());
+  }
+
+  // ---- cases ----
+  std::map<std::string, Result> results;
+  auto want = [&](const std::string& c) {
+    return std::find(o.cases.begin(), o.cases.end(), c) != o.cases.end();
+  };
+  // The kernel's cost first: it also tells how long a poll takes, to space the daemon's polls.
+  {
+    std::vector<std::string> cmd = {BuildPath("bench/dump_only"), "-loops",
+                                    std::to_string(o.loops)};
+    cmd.insert(cmd.end(), ns_paths.begin(), ns_paths.end());
+    results["dump_only"] = Measure("dump_only", cmd, o.loops);
+  }
+  const double dump_ms = results["dump_only"].wall_s * 1000 / o.loops;
+  const int freq_ms = std::max(100, static_cast<int>(dump_ms * 4) + 50);
+  const std::vector<std::string> daemon = {BuildPath("xtcp2"),
+                                           "-dest",
+                                           "null",
+                                           "-maxLoops",
+                                           std::to_string(o.loops),
+                                           "-frequency",
+                                           absl::StrCat(freq_ms, "ms"),
+                                           "-timeout",
+                                           absl::StrCat(freq_ms * 9 / 10, "ms"),
+                                           "-pollJitterPct",
+                                           "0",
+                                           "-d",
+                                           "111"};
+  auto run_daemon = [&](const std::string& name, std::vector<std::string> extra) {
+    std::vector<std::string> cmd = daemon;
+    cmd.insert(cmd.end(), extra.begin(), extra.end());
+    results[name] = Measure(name, cmd, o.loops);
+  };
+  if (want("xtcp2")) run_daemon("xtcp2", {"-marshal", "protobufList"});
+  if (want("xtcp2-uring")) run_daemon("xtcp2-uring", {"-marshal", "protobufList", "-ioUring"});
+  if (want("xtcp2-jsonl")) run_daemon("xtcp2-jsonl", {"-marshal", "jsonl"});
+  if (want("xtcp2-csv")) run_daemon("xtcp2-csv", {"-marshal", "csv"});
+  if (want("ss")) results["ss"] = MeasureSs(ns_names, o.loops);
+
+  // ---- report ----
+  const double per = static_cast<double>(opened) * o.loops;
+  std::string report = absl::StrFormat(
+      "load: %d sockets (IPv4+IPv6, cubic+bbr) in %d namespace(s) + the host's; %d polls; kernel "
+      "%s\n\n"
+      "| case | CPU µs/socket/poll (user+sys) | user | sys | wall ms/poll | peak RSS MiB | peak "
+      "threads | "
+      "allocs/poll |\n|---|---|---|---|---|---|---|---|\n",
+      opened, o.namespaces, o.loops, testing::Run({"uname", "-r"}).out.substr(0, 40));
+  if (!report.empty() && report[report.size() - 1] != '\n') report += '\n';
+  for (const char* c : {"dump_only", "xtcp2", "xtcp2-uring", "xtcp2-jsonl", "xtcp2-csv", "ss"}) {
+    if (!results.count(c)) continue;
+    const Result& r = results[c];
+    absl::StrAppendFormat(
+        &report, "| %s | %.3f | %.3f | %.3f | %.2f | %.1f | %d | %s |\n", c,
+        (r.user_s + r.sys_s) * 1e6 / per, r.user_s * 1e6 / per, r.sys_s * 1e6 / per,
+        r.wall_per_poll_ms, r.peak_rss_kb / 1024.0, r.peak_threads,
+        r.allocs_per_poll < 0 ? std::string("-") : absl::StrCat(r.allocs_per_poll));
+  }
+  auto cpu = [&](const std::string& c) { return results[c].user_s + results[c].sys_s; };
+  report += "\nratios (targets in parentheses):\n";
+  if (results.count("xtcp2")) {
+    absl::StrAppendFormat(&report, "  xtcp2 CPU / dump_only CPU      = %.2f  (<= 1.3)\n",
+                          cpu("xtcp2") / cpu("dump_only"));
+    if (results.count("ss")) {
+      absl::StrAppendFormat(&report, "  xtcp2 CPU / ss -tinm CPU       = %.2f  (<= 0.3)\n",
+                            cpu("xtcp2") / cpu("ss"));
+    }
+    if (results.count("xtcp2-uring")) {
+      absl::StrAppendFormat(&report, "  io_uring CPU / syscall CPU     = %.2f  (<= 1.0)\n",
+                            cpu("xtcp2-uring") / cpu("xtcp2"));
+      absl::StrAppendFormat(
+          &report, "  io_uring RSS / syscall RSS     = %.2f  (<= 1.2)\n",
+          static_cast<double>(results["xtcp2-uring"].peak_rss_kb) / results["xtcp2"].peak_rss_kb);
+    }
+    absl::StrAppendFormat(&report,
+                          "  xtcp2 peak RSS                 = %.1f MiB (<= 16 at ~18k sockets)\n",
+                          results["xtcp2"].peak_rss_kb / 1024.0);
+    absl::StrAppendFormat(
+        &report,
+        "  xtcp2 threads                  = %d (netlinkers 4 x %d namespaces + constant)\n",
+        results["xtcp2"].peak_threads, o.namespaces + 1);
+  }
+  std::fputs(report.c_str(), stdout);
+  if (!o.out.empty()) std::ofstream(o.out) << report;
+  for (auto& f : farms) f.Finish(absl::Seconds(30));
+  return 0;
+}
+
+}  // namespace
+}  // namespace xtcp::bench
+
+int main(int argc, char** argv) { return xtcp::bench::Main(argc, argv); }

@@ -37,6 +37,20 @@ absl::Duration RandomBelow(absl::Duration limit) {
 size_t ProcessThreads() { return CountEntries("/proc/self/task"); }
 size_t ProcessFds() { return CountEntries("/proc/self/fd"); }
 
+Engine::PollMetrics::PollMetrics(Metrics* m)
+    : reconciles(&m->Count("reconcile", "start", "count")),
+      found(&m->Count("discoverNamespaces", "found", "counter")),
+      found_proc(&m->Count("discoverNamespaces", "foundProc", "counter")),
+      found_bind(&m->Count("discoverNamespaces", "foundBindMount", "counter")),
+      skipped(&m->Count("discoverNamespaces", "skipped", "counter")),
+      done(&m->Count("Poller", "done", "count")),
+      polls(&m->Count("Poller", "pollingLoops", "count")),
+      complete(&m->Count("Poller", "complete", "count")),
+      reconcile_seconds(&m->Summary("reconcile", "complete", "counter")),
+      poll_seconds(&m->Summary("Poller", "pollToDoneDuration", "count")),
+      threads(&m->Gauge("Engine", "threads", "gauge")),
+      fds(&m->Gauge("Engine", "fds", "gauge")) {}
+
 Engine::Engine(const config::Config& cfg, EnvelopeBatcher* batcher, const Stamps* stamps,
                Metrics* metrics, netns::DiscoveryOptions discovery)
     : cfg_(cfg),
@@ -45,6 +59,7 @@ Engine::Engine(const config::Config& cfg, EnvelopeBatcher* batcher, const Stamps
       metrics_(metrics),
       discoverer_(std::move(discovery)),
       collector_metrics_(metrics),
+      poll_metrics_(metrics),
       next_seq_(cfg.nlmsg_seq) {}
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const config::Config& cfg,
@@ -214,17 +229,13 @@ void Engine::AddNamespace(const netns::NamespaceInfo& info) {
 
 void Engine::Reconcile() {
   const absl::Time start = absl::Now();
-  metrics_->Count("reconcile", "start", "count").Increment();
+  poll_metrics_.reconciles->Increment();
   netns::DiscoveryStats ds;
   const std::vector<netns::NamespaceInfo> live = discoverer_.Discover(self_inode_, &ds);
-  metrics_->Count("discoverNamespaces", "found", "counter")
-      .Increment(static_cast<double>(ds.found));
-  metrics_->Count("discoverNamespaces", "foundProc", "counter")
-      .Increment(static_cast<double>(ds.from_proc));
-  metrics_->Count("discoverNamespaces", "foundBindMount", "counter")
-      .Increment(static_cast<double>(ds.from_bind_mounts));
-  metrics_->Count("discoverNamespaces", "skipped", "counter")
-      .Increment(static_cast<double>(ds.skipped));
+  poll_metrics_.found->Increment(static_cast<double>(ds.found));
+  poll_metrics_.found_proc->Increment(static_cast<double>(ds.from_proc));
+  poll_metrics_.found_bind->Increment(static_cast<double>(ds.from_bind_mounts));
+  poll_metrics_.skipped->Increment(static_cast<double>(ds.skipped));
   if (ds.not_namespace) {
     metrics_->Count("discoverNamespaces", "notNamespace", "counter")
         .Increment(static_cast<double>(ds.not_namespace));
@@ -287,14 +298,13 @@ void Engine::Reconcile() {
     stats_.namespaces = collectors_.size();
   }
   metrics_->NamespaceGauge().Set(static_cast<double>(collectors_.size()));
-  metrics_->Gauge("Engine", "threads", "gauge").Set(static_cast<double>(ProcessThreads()));
-  metrics_->Gauge("Engine", "fds", "gauge").Set(static_cast<double>(ProcessFds()));
-  metrics_->Summary("reconcile", "complete", "counter")
-      .Observe(absl::ToDoubleSeconds(absl::Now() - start));
+  poll_metrics_.threads->Set(static_cast<double>(ProcessThreads()));
+  poll_metrics_.fds->Set(static_cast<double>(ProcessFds()));
+  poll_metrics_.reconcile_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - start));
 }
 
 void Engine::DumpFinished(uint64_t poll_id, uint64_t inode) {
-  metrics_->Count("Poller", "done", "count").Increment();
+  poll_metrics_.done->Increment();
   std::lock_guard lock(mu_);
   if (poll_id != active_poll_) return;  // a dump of an earlier poll, after that poll's timeout
   if (pending_.erase(inode) && pending_.empty()) cv_.notify_all();
@@ -306,7 +316,7 @@ void Engine::Poll() {
   uint64_t sockets_before = 0;
   for (auto& [inode, c] : collectors_) sockets_before += c->sockets_seen();
   const uint64_t id = ++poll_id_;
-  metrics_->Count("Poller", "pollingLoops", "count").Increment();
+  poll_metrics_.polls->Increment();
   size_t started = 0, busy = 0;
   // Collectors are asked outside mu_: they call DumpFinished() (which takes mu_) under their own
   // lock.
@@ -351,7 +361,7 @@ void Engine::Poll() {
     if (timed_out) ++stats_.polls_timed_out;
   }
   const absl::Duration took = absl::Now() - start;
-  metrics_->Summary("Poller", "pollToDoneDuration", "count").Observe(absl::ToDoubleSeconds(took));
+  poll_metrics_.poll_seconds->Observe(absl::ToDoubleSeconds(took));
   if (timed_out) {
     metrics_->Count("Poller", "PollTimeout", "count").Increment();
     batcher_->Flush(FlushReason::kPollTimeout);
@@ -364,7 +374,7 @@ void Engine::Poll() {
     std::lock_guard lock(mu_);
     ++stats_.polls_completed;
   }
-  metrics_->Count("Poller", "complete", "count").Increment();
+  poll_metrics_.complete->Increment();
   std::string allocs;
   if (const auto after = HeapAllocations(); after && allocs_before) {
     allocs = absl::StrCat(", ", *after - *allocs_before, " allocations");

@@ -29,6 +29,9 @@
 #include "netns/discovery.h"
 #include "netns/watcher.h"
 #include "pipeline/collector.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+#include "prometheus/summary.h"
 
 namespace xtcp {
 class Metrics;
@@ -94,6 +97,14 @@ class Engine : public DumpListener {
   uint64_t self_inode_ = 0;
 
   CollectorMetrics collector_metrics_;
+  // Metrics touched every poll, resolved once (a look-up builds a label map).
+  struct PollMetrics {
+    explicit PollMetrics(Metrics* m);
+    prometheus::Counter *reconciles, *found, *found_proc, *found_bind, *skipped, *done, *polls,
+        *complete;
+    prometheus::Summary *reconcile_seconds, *poll_seconds;
+    prometheus::Gauge *threads, *fds;
+  } poll_metrics_;
   std::atomic<uint32_t> next_seq_;
   CollectorContext ctx_;
   std::unique_ptr<netns::Watcher> watcher_;

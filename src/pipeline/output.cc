@@ -11,7 +11,15 @@ namespace xtcp::pipeline {
 
 OutputStage::OutputStage(std::unique_ptr<Marshaller> marshaller, std::unique_ptr<Sink> sink,
                          Metrics* metrics, OutputOptions opts)
-    : marshaller_(std::move(marshaller)), sink_(std::move(sink)), metrics_(metrics), opts_(opts) {}
+    : marshaller_(std::move(marshaller)), sink_(std::move(sink)), metrics_(metrics), opts_(opts) {
+  if (metrics_ != nullptr) {
+    for (int r = 0; r < 6; ++r) {
+      flush_by_reason_[r] =
+          &metrics_->Count("Poller", "envelopeFlush", FlushReasonName(static_cast<FlushReason>(r)));
+    }
+    rows_flushed_ = &metrics_->Count("Poller", "envelopeRows", "count");
+  }
+}
 
 OutputStage::~OutputStage() { (void)Stop(absl::Seconds(1)); }
 
@@ -155,8 +163,8 @@ void OutputStage::Write(const Item& item) {
   const Envelope& env = *item.envelope;
   flushes_.fetch_add(1);
   if (metrics_) {
-    metrics_->Count("Poller", "envelopeFlush", FlushReasonName(item.reason)).Increment();
-    metrics_->Count("Poller", "envelopeRows", "count").Increment(env.rows);
+    flush_by_reason_[static_cast<int>(item.reason)]->Increment();
+    rows_flushed_->Increment(env.rows);
   }
   const size_t max = sink_->max_message_size();
   // protobufList: send the header and the envelope bytes as they are, no copy.

@@ -30,6 +30,10 @@
 #include "xtcp/marshaller.h"
 #include "xtcp/sink.h"
 
+namespace prometheus {
+class Counter;
+}
+
 namespace xtcp {
 class Metrics;
 namespace pipeline {
@@ -99,6 +103,9 @@ class OutputStage final : public EnvelopeConsumer {
   std::thread writer_;
 
   std::string out_;  // writer thread only
+  // Per-flush metrics, resolved once (null without Metrics).
+  prometheus::Counter* flush_by_reason_[6] = {};
+  prometheus::Counter* rows_flushed_ = nullptr;
   std::atomic<uint64_t> rows_sent_{0}, rows_lost_{0}, flushes_{0};
 };
 

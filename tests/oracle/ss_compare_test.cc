@@ -88,7 +88,7 @@ SsSocket Line() {
 
 CompareOptions Opts(uint32_t tolerance = 0) {
   CompareOptions o;
-  o.dialect = SsDialect::Iproute2_6_1();
+  o.dialect = SsDialect::ForIproute2(6, 1);
   o.dialect.sockopt = false;
   o.time_tolerance_ms = tolerance;
   return o;
@@ -193,6 +193,17 @@ TEST(SsCompare, SockoptWordsInSsOrder) {
   EXPECT_THAT(SockoptWords(0x52), ::testing::ElementsAre("is_icsk", "mc_loop", "mc_all"));
   EXPECT_EQ(FormatShutdown(0), "<->");
   EXPECT_EQ(FormatShutdown(3), "---");
+}
+
+TEST(SsCompare, DialectOfAnIproute2Version) {
+  SsDialect d;
+  ASSERT_TRUE(SsDialect::FromVersionText("ss utility, iproute2-6.1.0\n", &d));
+  EXPECT_TRUE(d.Knows("snd_wnd"));
+  EXPECT_TRUE(d.sockopt);
+  EXPECT_FALSE(d.Knows("rcv_wnd"));  // printed from 6.7
+  EXPECT_TRUE(SsDialect::ForIproute2(6, 8).Knows("usec_ts"));
+  EXPECT_FALSE(SsDialect::ForIproute2(5, 4).Knows("cgroup"));
+  EXPECT_FALSE(SsDialect::FromVersionText("ss utility, iproute2-ss190107", &d));
 }
 
 TEST(SsCompare, DialectInferredFromTheListing) {

@@ -111,8 +111,13 @@ void CompareLine1(Checker& c, const RecordPayload& p, const SsSocket& s, const C
                   p.inet_diag_msg_socket_destination_port, s.peer);
   const uint32_t ifindex = p.inet_diag_msg_socket_interface;
   if (ifindex != 0 || !s.local.ifname.empty()) {
-    const std::string name =
-        ifindex == 0 ? kAbsent : (o.ifname ? o.ifname(ifindex) : absl::StrCat("if", ifindex));
+    std::string name = kAbsent;
+    if (ifindex != 0 && o.ifname) {
+      name = o.ifname(ifindex);
+    } else if (ifindex != 0) {
+      char buf[IF_NAMESIZE] = {};
+      name = if_indextoname(ifindex, buf) ? buf : absl::StrCat("if", ifindex);
+    }
     c.Eq<std::string>("interface", name, s.local.ifname.empty() ? kAbsent : s.local.ifname);
   }
 }
@@ -352,11 +357,29 @@ void CompareInfo(Checker& c, const RecordPayload& p, const SsSocket& s, const Co
 
 bool SsDialect::Knows(const std::string& key) const { return newer_keys.count(key) != 0; }
 
-SsDialect SsDialect::Iproute2_6_1() {
+SsDialect SsDialect::ForIproute2(int major, int minor) {
+  // The release each key first appeared in (iproute2 misc/ss.c history).
+  static constexpr struct {
+    const char* key;
+    int major, minor;
+  } kIntroduced[] = {{"cgroup", 5, 10}, {"rcv_ooopack", 5, 18}, {"snd_wnd", 5, 18},
+                     {"rcv_wnd", 6, 7}, {"rehash", 6, 7},       {"usec_ts", 6, 8}};
   SsDialect d;
-  d.sockopt = true;
-  d.newer_keys = {"rcv_ooopack", "snd_wnd", "cgroup"};
+  d.sockopt = major > 5 || (major == 5 && minor >= 10);
+  for (const auto& k : kIntroduced) {
+    if (major > k.major || (major == k.major && minor >= k.minor)) d.newer_keys.insert(k.key);
+  }
   return d;
+}
+
+bool SsDialect::FromVersionText(const std::string& text, SsDialect* out) {
+  const size_t at = text.find("iproute2-");
+  int major = 0, minor = 0;
+  if (at == std::string::npos || std::sscanf(text.c_str() + at + 9, "%d.%d", &major, &minor) != 2) {
+    return false;
+  }
+  *out = ForIproute2(major, minor);
+  return true;
 }
 
 SsDialect SsDialect::Infer(const SsListing& listing) {

@@ -33,8 +33,11 @@ struct SsDialect {
 
   bool Knows(const std::string& key) const;
 
-  // iproute2 6.1.0 (Debian 12) run as `ss -tinmepaO --tos --inet-sockopt` or the two-line form.
-  static SsDialect Iproute2_6_1();
+  // iproute2 <major>.<minor> run with every mode on (`ss -tinmepa --tos --inet-sockopt`, with
+  // or without -O).
+  static SsDialect ForIproute2(int major, int minor);
+  // The same from `ss -V` output ("ss utility, iproute2-6.1.0"); false if it has no version.
+  static bool FromVersionText(const std::string& text, SsDialect* out);
   // Modes and keys seen in a listing (for captures whose ss version and flags are unknown).
   static SsDialect Infer(const SsListing& listing);
 };

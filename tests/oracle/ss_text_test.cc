@@ -145,6 +145,22 @@ TEST(SsText, NetidColumnAndCongestionDetails) {
   EXPECT_THAT(s.unknown, ElementsAre("md5keys:x"));
 }
 
+TEST(SsText, SingleStateListingHasNoStateColumn) {
+  const SsListing l = Parse(
+      "Netid Recv-Q Send-Q Local Address:Port Peer Address:Port\n"
+      "tcp   0      128          0.0.0.0:22        0.0.0.0:*\n"
+      "Recv-Q Send-Q Local Address:Port Peer Address:Port\n"
+      "0      4096       [::1]:631          [::]:*\n");
+  ASSERT_EQ(l.sockets.size(), 2u);
+  EXPECT_EQ(l.header_lines, 2);
+  EXPECT_EQ(l.sockets[0].netid, "tcp");
+  EXPECT_EQ(l.sockets[0].state, "");
+  EXPECT_EQ(l.sockets[0].send_q, 128);
+  EXPECT_EQ(l.sockets[1].netid, "");
+  EXPECT_EQ(l.sockets[1].send_q, 4096);
+  EXPECT_EQ(l.sockets[1].local.port, 631);
+}
+
 TEST(SsText, MalformedValueNamesTheLine) {
   const absl::StatusOr<SsListing> l =
       ParseSsText("State Recv-Q Send-Q Local Peer\nESTAB 0 0 1.2.3.4:5 6.7.8.9:10\n\t rtt:abc\n");

@@ -482,7 +482,11 @@ absl::Status ParseDetails(const std::vector<absl::string_view>& tokens, size_t i
 absl::Status ParseSocket(absl::string_view text, SsSocket* s) {
   const std::vector<absl::string_view> tokens = Tokenize(text);
   size_t i = 0;
-  if (tokens.size() >= 2 && !IsStateName(tokens[0]) && IsStateName(tokens[1])) {
+  // A Netid column comes first when ss lists several socket types; the State column is hidden
+  // when a single state was asked for (e.g. -l).
+  int64_t n = 0;
+  if (tokens.size() >= 2 && !IsStateName(tokens[0]) && !ParseInt(tokens[0], &n) &&
+      (IsStateName(tokens[1]) || ParseInt(tokens[1], &n))) {
     s->netid = std::string(tokens[i++]);
   }
   if (i < tokens.size() && IsStateName(tokens[i])) s->state = std::string(tokens[i++]);

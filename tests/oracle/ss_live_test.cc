@@ -35,12 +35,15 @@ TEST(SsLiveOracle, FreshNamespaceMatchesSs) {
   char dir_template[] = "/tmp/xtcp-live-oracle-XXXXXX";
   ASSERT_NE(mkdtemp(dir_template), nullptr);
   const std::string dir = dir_template;
+  struct RemoveOnExit {
+    std::string path;
+    ~RemoveOnExit() { std::filesystem::remove_all(path); }
+  } remove_on_exit{dir};
   ASSERT_EQ(
       Shell(absl::StrCat(XTCP_SOURCE_DIR, "/tests/testdata/make_captures.sh --oneline", " --out ",
                          dir, " --name live --tools ", XTCP_BINARY_DIR, "/tests/tools")),
       0);
   CheckLoopbackCapture(dir + "/live", kToleranceMs);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

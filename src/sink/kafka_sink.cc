@@ -157,8 +157,8 @@ class KafkaSink final : public Sink {
       absl::Status s;
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         Inc(queue_full_);
-        s = absl::ResourceExhaustedError(
-            absl::StrCat("kafka: producer queue full (", rd_kafka_outq_len(rk_), " waiting)"));
+        s = absl::ResourceExhaustedError(absl::StrCat("kafka: producer queue full (",
+                                                      outstanding_.load(), " messages waiting)"));
       } else {
         Inc(enqueue_errors_);
         s = absl::UnavailableError(absl::StrCat("kafka: produce: ", rd_kafka_err2str(err)));
@@ -224,8 +224,10 @@ class KafkaSink final : public Sink {
         absl::StrCat(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), ": ", reason));
   }
 
+  // Connection failures also arrive through OnError (rate-limited), so librdkafka's own lines
+  // are debug output unless critical.
   static void OnLog(const rd_kafka_t*, int level, const char* fac, const char* buf) {
-    if (level <= 3) {  // LOG_ERR and worse
+    if (level <= 2) {  // LOG_CRIT and worse
       XTCP_LOG(kWarn, "librdkafka %s: %s", fac, buf);
     } else {
       XTCP_LOG(kDebug, "librdkafka %s: %s", fac, buf);

@@ -10,11 +10,6 @@ int RunDaemon(const config::Config&) {
   return 1;
 }
 
-int RunDecode(const config::Config&) {
-  std::fprintf(stderr, "xtcp2: -decode is not built yet\n");
-  return 1;
-}
-
 int RunHealthcheck(const config::Config&) {
   std::fprintf(stderr, "xtcp2: -healthcheck is not built yet\n");
   return 1;

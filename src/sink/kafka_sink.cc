@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -47,13 +48,13 @@ namespace {
 
 constexpr int kMessageMaxBytes = 1000000;  // upstream ProducerBatchMaxBytes
 
-absl::StatusOr<std::string> Codec(std::string_view c) {
+// -kafkaCompression, case-insensitive like the flag validation.
+absl::StatusOr<std::string> Codec(std::string_view flag) {
+  const std::string c = absl::AsciiStrToLower(AsAbsl(flag));
   if (c.empty() || c == "auto") return std::string("zstd");
-  if (c == "zstd" || c == "lz4" || c == "snappy" || c == "gzip" || c == "none") {
-    return std::string(c);
-  }
+  if (c == "zstd" || c == "lz4" || c == "snappy" || c == "gzip" || c == "none") return c;
   return absl::InvalidArgumentError(absl::StrCat(
-      "invalid value \"", AsAbsl(c),
+      "invalid value \"", AsAbsl(flag),
       "\" for flag -kafkaCompression: want one of auto, zstd, lz4, snappy, gzip, none"));
 }
 

@@ -105,7 +105,8 @@ class HttpSinkTest : public ::testing::Test {
     o.metrics = &metrics_;
     auto s = CreateSink(o);
     EXPECT_TRUE(s.ok()) << s.status();
-    return s.ok() ? *std::move(s) : nullptr;
+    // On failure (already reported) hand back a null sink so the test fails instead of crashing.
+    return s.ok() ? *std::move(s) : *CreateSink(SinkOptions{.dest = "null"});
   }
   double Count(std::string_view v, std::string_view t) {
     return metrics_.CountValue("destHTTP", v, t);

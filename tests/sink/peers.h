@@ -179,8 +179,12 @@ class DatagramPeer {
   bool Start() {
     fd_ = BindSocket(family_, SOCK_DGRAM, 0, path_);
     if (fd_ < 0) return false;
-    const int big = 4 << 20;  // room for a burst of 64 KiB datagrams
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+    // Room for a whole burst of 64 KiB UDP datagrams even if the reader thread is slow to run
+    // (loopback UDP drops what does not fit). FORCE needs CAP_NET_ADMIN; else rmem_max caps it.
+    const int big = 16 << 20;
+    if (::setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)) != 0) {
+      ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+    }
     if (family_ != AF_UNIX) port_ = LocalPort(fd_);
     thread_ = std::thread([this] { Serve(); });
     return true;

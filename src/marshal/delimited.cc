@@ -25,10 +25,13 @@ bool StartsWithSpace(std::string_view s) {
     default:
       break;
   }
+  // The white-space runes above ASCII are 2- and 3-byte sequences; anything else (including
+  // invalid UTF-8, which Go decodes as U+FFFD) is not space.
+  const auto cont = [&](size_t i) { return i < s.size() && (b(i) & 0xc0) == 0x80; };
   uint32_t r = 0;
-  if ((b(0) & 0xe0) == 0xc0 && s.size() >= 2) {
+  if ((b(0) & 0xe0) == 0xc0 && cont(1)) {
     r = (b(0) & 0x1fu) << 6 | (b(1) & 0x3fu);
-  } else if ((b(0) & 0xf0) == 0xe0 && s.size() >= 3) {
+  } else if ((b(0) & 0xf0) == 0xe0 && cont(1) && cont(2)) {
     r = (b(0) & 0x0fu) << 12 | (b(1) & 0x3fu) << 6 | (b(2) & 0x3fu);
   } else {
     return false;

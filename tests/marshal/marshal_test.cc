@@ -207,9 +207,12 @@ TEST(Csv, QuotesLikeGoEncodingCsv) {
   r.meta.tag = "cr\rhere";
   r.meta.location = "\tx";
   r.meta.netns = "plain space inside";
-  EXPECT_EQ(Encode("csv", {r}, "hostname,label,tag,location,netns"),
-            "hostname,label,tag,location,netns\n"
-            "\"\xc2\xa0nbsp\",\"\\.\",\"cr\rhere\",\"\tx\",plain space inside\n");
+  r.meta.container_id = "\xe3\x80\x80wide";     // U+3000 ideographic space
+  r.meta.container_name = "\xc3\xa9t\xc3\xa9";  // é: not space
+  EXPECT_EQ(Encode("csv", {r}, "hostname,label,tag,location,netns,containerId,containerName"),
+            "hostname,label,tag,location,netns,containerId,containerName\n"
+            "\"\xc2\xa0nbsp\",\"\\.\",\"cr\rhere\",\"\tx\",plain space inside,"
+            "\"\xe3\x80\x80wide\",\xc3\xa9t\xc3\xa9\n");
 }
 
 TEST(Csv, DefaultColumnsAreAll156JsonNamesInDeclarationOrder) {

@@ -79,6 +79,9 @@ TEST_F(SocketSinkTest, TcpReconnectsAfterThePeerRestarts) {
   ASSERT_TRUE(sink->Send("before|").ok());
   ASSERT_TRUE(peer.WaitForBytes(7));
   peer.Stop();  // closes the connection: the sink's socket sees FIN
+  // A restart between two flushes: give loopback a moment to deliver the FIN (a peer dying in
+  // the middle of a write can always lose that write; TCP cannot tell).
+  absl::SleepFor(absl::Milliseconds(50));
   ASSERT_TRUE(peer.Start());
   ASSERT_TRUE(sink->Send("after").ok());
   ASSERT_TRUE(peer.WaitForBytes(12));
@@ -141,6 +144,7 @@ TEST_F(SocketSinkTest, UnixStreamReconnectsAfterThePeerRestarts) {
   ASSERT_TRUE(sink->Send("a").ok());
   ASSERT_TRUE(peer.WaitForBytes(2));
   peer.Stop();
+  absl::SleepFor(absl::Milliseconds(50));
   ASSERT_TRUE(peer.Start());
   ASSERT_TRUE(sink->Send("b").ok());
   ASSERT_TRUE(peer.WaitForBytes(4));

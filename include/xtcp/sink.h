@@ -58,6 +58,17 @@ struct SinkOptions {
   std::string kafka_compression;                          // kafka: auto|zstd|lz4|snappy|gzip|none
   absl::Duration produce_timeout = absl::ZeroDuration();  // kafka delivery / http request timeout
   Metrics* metrics = nullptr;                             // must outlive the sink
+
+  // Not flags (fixed defaults in the daemon; tests shorten them).
+  // tcp/unix/udp/unixgram: connect and send timeout; reconnect backoff doubles from `initial`.
+  absl::Duration io_timeout = absl::Seconds(10);
+  absl::Duration reconnect_backoff_initial = absl::Milliseconds(100);
+  absl::Duration reconnect_backoff_max = absl::Seconds(10);
+  // kafka: bounds of librdkafka's producer queue (a full queue fails Send(), counted), and how
+  // often librdkafka's statistics are exported as gauges (zero: never).
+  int kafka_queue_max_messages = 10000;
+  int kafka_queue_max_kbytes = 64 * 1024;
+  absl::Duration kafka_statistics_interval = absl::Seconds(10);
 };
 
 // Builds the sink for `opts.dest`. An unknown scheme or malformed address is InvalidArgument naming

@@ -5,11 +5,6 @@
 
 namespace xtcp::main {
 
-int RunDecode(const config::Config&) {
-  std::fprintf(stderr, "xtcp2: -decode is not built yet\n");
-  return 1;
-}
-
 int RunHealthcheck(const config::Config&) {
   std::fprintf(stderr, "xtcp2: -healthcheck is not built yet\n");
   return 1;

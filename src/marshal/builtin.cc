@@ -25,7 +25,13 @@ struct Entry {
 
 constexpr std::array kMarshallers = {
     Entry{"protobufList", &Always<NewProtobufList>},
+    Entry{"protoJson", &Always<NewProtoJson>},
+    Entry{"protoText", &Always<NewProtoText>},
+    Entry{"msgpack", &Always<NewMsgpack>},
     Entry{"jsonl", &Always<NewJsonl>},
+    Entry{"csv", &NewCsv},
+    Entry{"tsv", &NewTsv},
+    Entry{"humanize", &Always<NewHumanize>},
 };
 
 }  // namespace

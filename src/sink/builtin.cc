@@ -2,6 +2,7 @@
 #include <array>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/strings.h"
 #include "sink/sinks.h"
@@ -18,10 +19,10 @@ struct Entry {
 };
 
 constexpr std::array kSinks = {
-    Entry{"null", &NewNull},
-    Entry{"stdout", &NewStdout},
-    Entry{"stderr", &NewStderr},
-    Entry{"file", &NewFile},
+    Entry{"null", &NewNull},         Entry{"stdout", &NewStdout}, Entry{"stderr", &NewStderr},
+    Entry{"file", &NewFile},         Entry{"tcp", &NewTcp},       Entry{"http", &NewHttp},
+    Entry{"https", &NewHttps},       Entry{"udp", &NewUdp},       Entry{"unix", &NewUnix},
+    Entry{"unixgram", &NewUnixgram}, Entry{"kafka", &NewKafka},
 };
 
 }  // namespace
@@ -34,9 +35,18 @@ absl::StatusOr<std::unique_ptr<Sink>> CreateSink(const SinkOptions& opts) {
   const std::string_view address =
       colon == std::string_view::npos ? std::string_view() : dest.substr(colon + 1);
   std::string names;
-  for (const auto& e : sink::kSinks) {
-    if (e.scheme == scheme) return e.factory(opts, address);
+  for (const auto& e : sink::kSinks)
     absl::StrAppend(&names, names.empty() ? "" : ", ", AsAbsl(e.scheme));
+  for (const auto& e : sink::kSinks) {
+    if (e.scheme != scheme) continue;
+    auto sink = e.factory(opts, address);
+    // A malformed address also lists the schemes, so the one line says everything -dest takes.
+    if (!sink.ok() && sink.status().code() == absl::StatusCode::kInvalidArgument &&
+        absl::StrContains(sink.status().message(), "for flag -dest:")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(sink.status().message(), "; valid schemes are: ", names));
+    }
+    return sink;
   }
   return absl::InvalidArgumentError(
       absl::StrCat("invalid value \"", std::string(dest),

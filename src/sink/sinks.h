@@ -17,6 +17,15 @@ absl::StatusOr<std::unique_ptr<Sink>> NewNull(const SinkOptions& opts, std::stri
 absl::StatusOr<std::unique_ptr<Sink>> NewStdout(const SinkOptions& opts, std::string_view address);
 absl::StatusOr<std::unique_ptr<Sink>> NewStderr(const SinkOptions& opts, std::string_view address);
 absl::StatusOr<std::unique_ptr<Sink>> NewFile(const SinkOptions& opts, std::string_view address);
+absl::StatusOr<std::unique_ptr<Sink>> NewTcp(const SinkOptions& opts, std::string_view address);
+absl::StatusOr<std::unique_ptr<Sink>> NewUnix(const SinkOptions& opts, std::string_view address);
+absl::StatusOr<std::unique_ptr<Sink>> NewUdp(const SinkOptions& opts, std::string_view address);
+absl::StatusOr<std::unique_ptr<Sink>> NewUnixgram(const SinkOptions& opts,
+                                                  std::string_view address);
+// http and https take the whole -dest value (opts.dest) as the URL.
+absl::StatusOr<std::unique_ptr<Sink>> NewHttp(const SinkOptions& opts, std::string_view address);
+absl::StatusOr<std::unique_ptr<Sink>> NewHttps(const SinkOptions& opts, std::string_view address);
+absl::StatusOr<std::unique_ptr<Sink>> NewKafka(const SinkOptions& opts, std::string_view address);
 
 // Writes all of `data` to `fd`, retrying partial writes and EINTR.
 absl::Status WriteAll(int fd, std::string_view data);

@@ -1,0 +1,81 @@
+// xtcp2 -decode FILE|- : prints every record of a protobufList stream (what -marshal protobufList
+// writes to a file, a pipe or Kafka) as jsonl on stdout. Malformed input stops with one line
+// naming the byte offset of the bad message, exit 1; records before it have been printed.
+#include <fcntl.h>
+#include <google/protobuf/util/json_util.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "main/modes.h"
+#include "marshal/formats.h"
+#include "marshal/protobuf_list_reader.h"
+
+namespace xtcp::main {
+namespace {
+
+bool WriteStdout(std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(STDOUT_FILENO, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+}  // namespace
+
+int RunDecode(const config::Config& cfg) {
+  const std::string& path = cfg.decode;
+  int fd = STDIN_FILENO;
+  if (path != "-") {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      std::fprintf(stderr, "xtcp2: -decode %s: %s\n", path.c_str(), std::strerror(errno));
+      return 1;
+    }
+  }
+  marshal::ProtobufListReader reader(fd);
+  record::ProtoEnvelope envelope;
+  std::string out, line;
+  int rc = 0;
+  for (;;) {
+    const absl::StatusOr<bool> next = reader.Next(&envelope);
+    if (!next.ok()) {
+      std::fprintf(stderr, "xtcp2: -decode %s: %s\n", path.c_str(),
+                   std::string(next.status().message()).c_str());
+      rc = 1;
+      break;
+    }
+    if (!*next) break;
+    for (const auto& row : envelope.row()) {
+      line.clear();
+      if (!google::protobuf::util::MessageToJsonString(row, &line, marshal::JsonOptions()).ok()) {
+        std::fprintf(stderr, "xtcp2: -decode %s: record not printable as JSON near byte %llu\n",
+                     path.c_str(), static_cast<unsigned long long>(reader.offset()));
+        rc = 1;
+        break;
+      }
+      out.append(line).push_back('\n');
+    }
+    if (rc != 0) break;
+    if (out.size() >= (1u << 20)) {
+      if (!WriteStdout(out)) {
+        rc = 1;
+        break;
+      }
+      out.clear();
+    }
+  }
+  if (!WriteStdout(out)) rc = 1;
+  if (fd != STDIN_FILENO) ::close(fd);
+  return rc;
+}
+
+}  // namespace xtcp::main

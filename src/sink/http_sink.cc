@@ -1,0 +1,184 @@
+// http://… and https://… — one POST per flush with libcurl (the whole -dest value is the URL).
+//
+//   Content-Type  the marshaller's (reference §7.2: jsonl application/x-ndjson, protoJson
+//                 application/json, csv text/csv, tsv text/tab-separated-values, protoText
+//                 text/plain; charset=utf-8, others application/octet-stream)
+//   timeout       -produceTimeout when > 0, else 10 s, for the whole request (connect included)
+//   keep-alive    one easy handle reused: its connection cache keeps the connection open
+//   result        2xx is success; anything else, or a transport error, is an error for the
+//                 caller (which retries and counts). Redirects are not followed (a 3xx is an
+//                 error): a collector that moved should be reconfigured, not silently chased.
+//   https         the system CA store verifies the server (libcurl defaults).
+//
+// Counters (destHTTP): upstream newRequest/error, do/error, status/error, posts/count,
+// postBytes/count; ours the latency summary destHTTP/post/count (seconds).
+#include <curl/curl.h>
+
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/strings.h"
+#include "sink/sinks.h"
+#include "sink/socket_util.h"
+
+namespace xtcp::sink {
+namespace {
+
+constexpr absl::Duration kDefaultTimeout = absl::Seconds(10);
+
+void GlobalInit() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+size_t DiscardBody(char*, size_t size, size_t nmemb, void*) { return size * nmemb; }
+
+class HttpSink final : public Sink {
+ public:
+  HttpSink(std::string url, std::string_view scheme, const SinkOptions& opts)
+      : url_(std::move(url)),
+        scheme_(scheme),
+        timeout_(opts.produce_timeout > absl::ZeroDuration() ? opts.produce_timeout
+                                                             : kDefaultTimeout) {
+    const std::string type =
+        opts.content_type.empty() ? "application/octet-stream" : opts.content_type;
+    headers_ = curl_slist_append(headers_, absl::StrCat("Content-Type: ", type).c_str());
+    headers_ = curl_slist_append(headers_, "Expect:");  // no 100-continue round trip
+    if (Metrics* m = opts.metrics) {
+      new_request_errors_ = &m->Count("destHTTP", "newRequest", "error");
+      do_errors_ = &m->Count("destHTTP", "do", "error");
+      status_errors_ = &m->Count("destHTTP", "status", "error");
+      posts_ = &m->Count("destHTTP", "posts", "count");
+      post_bytes_ = &m->Count("destHTTP", "postBytes", "count");
+      latency_ = &m->Summary("destHTTP", "post", "count");
+    }
+  }
+  ~HttpSink() override {
+    if (curl_ != nullptr) curl_easy_cleanup(curl_);
+    curl_slist_free_all(headers_);
+  }
+
+  std::string_view scheme() const override { return scheme_; }
+
+  absl::Status Send(std::string_view payload) override {
+    if (curl_ == nullptr && !Setup()) {
+      Inc(new_request_errors_);
+      return absl::InternalError("destHTTP: cannot create a libcurl handle");
+    }
+    curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, payload.data());
+    curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
+    const absl::Time start = absl::Now();
+    const CURLcode rc = curl_easy_perform(curl_);
+    if (rc != CURLE_OK) {
+      Inc(do_errors_);
+      absl::Status s = absl::UnavailableError(
+          absl::StrCat("destHTTP POST ", url_, ": ", curl_easy_strerror(rc),
+                       error_[0] != '\0' ? absl::StrCat(" (", error_, ")") : ""));
+      Warn(s.message());
+      return s;
+    }
+    long status = 0;
+    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200 || status >= 300) {
+      Inc(status_errors_);
+      absl::Status s =
+          absl::UnavailableError(absl::StrCat("destHTTP POST ", url_, ": status ", status));
+      Warn(s.message());
+      return s;
+    }
+    Inc(posts_);
+    if (post_bytes_) post_bytes_->Increment(static_cast<double>(payload.size()));
+    if (latency_) latency_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+    return absl::OkStatus();
+  }
+
+ private:
+  static void Inc(prometheus::Counter* c) {
+    if (c) c->Increment();
+  }
+
+  void Warn(absl::string_view what) {
+    uint64_t held = 0;
+    if (log_limit_.Allow(&held)) {
+      XTCP_LOG(kWarn, "sink http: %s (%d similar messages suppressed)", std::string(what), held);
+    }
+  }
+
+  bool Setup() {
+    GlobalInit();
+    curl_ = curl_easy_init();
+    if (curl_ == nullptr) return false;
+    const long ms = static_cast<long>(absl::ToInt64Milliseconds(timeout_));
+    bool ok = true;
+    ok &= curl_easy_setopt(curl_, CURLOPT_URL, url_.c_str()) == CURLE_OK;
+    ok &= curl_easy_setopt(curl_, CURLOPT_POST, 1L) == CURLE_OK;
+    ok &= curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers_) == CURLE_OK;
+    ok &= curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, ms) == CURLE_OK;
+    ok &= curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, ms) == CURLE_OK;
+    ok &= curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;  // threads: no SIGALRM
+    ok &= curl_easy_setopt(curl_, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
+    ok &= curl_easy_setopt(curl_, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
+    ok &= curl_easy_setopt(curl_, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
+    ok &= curl_easy_setopt(curl_, CURLOPT_USERAGENT, "xtcp2") == CURLE_OK;
+    ok &= curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &DiscardBody) == CURLE_OK;
+    ok &= curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, error_) == CURLE_OK;
+    if (!ok) {
+      curl_easy_cleanup(curl_);
+      curl_ = nullptr;
+    }
+    return ok;
+  }
+
+  const std::string url_;
+  const std::string scheme_;
+  const absl::Duration timeout_;
+  curl_slist* headers_ = nullptr;
+  CURL* curl_ = nullptr;
+  char error_[CURL_ERROR_SIZE] = {};
+  LogLimiter log_limit_;
+  prometheus::Counter* new_request_errors_ = nullptr;
+  prometheus::Counter* do_errors_ = nullptr;
+  prometheus::Counter* status_errors_ = nullptr;
+  prometheus::Counter* posts_ = nullptr;
+  prometheus::Counter* post_bytes_ = nullptr;
+  prometheus::Summary* latency_ = nullptr;
+};
+
+// Checks the URL with libcurl's own parser: http or https, a host, nothing libcurl rejects.
+absl::Status ValidateUrl(const std::string& url, std::string_view scheme) {
+  GlobalInit();
+  CURLU* u = curl_url();
+  const CURLUcode rc = curl_url_set(u, CURLUPART_URL, url.c_str(), 0);
+  char* host = nullptr;
+  if (rc == CURLUE_OK) curl_url_get(u, CURLUPART_HOST, &host, 0);
+  const bool has_host = host != nullptr && host[0] != '\0';
+  curl_free(host);
+  curl_url_cleanup(u);
+  if (rc != CURLUE_OK || !has_host) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid value \"", url, "\" for flag -dest: not a valid ", AsAbsl(scheme),
+                     " URL (want ", AsAbsl(scheme), "://host[:port]/path)",
+                     rc != CURLUE_OK ? absl::StrCat(": ", curl_url_strerror(rc)) : ""));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Sink>> NewHttpScheme(const SinkOptions& opts,
+                                                    std::string_view scheme) {
+  if (absl::Status s = ValidateUrl(opts.dest, scheme); !s.ok()) return s;
+  return std::make_unique<HttpSink>(opts.dest, scheme, opts);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Sink>> NewHttp(const SinkOptions& opts, std::string_view) {
+  return NewHttpScheme(opts, "http");
+}
+
+absl::StatusOr<std::unique_ptr<Sink>> NewHttps(const SinkOptions& opts, std::string_view) {
+  return NewHttpScheme(opts, "https");
+}
+
+}  // namespace xtcp::sink

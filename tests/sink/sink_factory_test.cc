@@ -1,0 +1,54 @@
+// -dest parsing: every scheme of the table, and one clear InvalidArgument line for bad input.
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "xtcp/sink.h"
+
+namespace xtcp {
+namespace {
+
+using ::testing::HasSubstr;
+
+absl::Status Create(const std::string& dest) {
+  SinkOptions o;
+  o.dest = dest;
+  return CreateSink(o).status();
+}
+
+TEST(SinkFactory, UnknownSchemeListsEveryValidScheme) {
+  const absl::Status s = Create("nsq:nsqd:4150");
+  ASSERT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "invalid value \"nsq:nsqd:4150\" for flag -dest: unknown destination; valid schemes "
+            "are: null, stdout, stderr, file, tcp, http, https, udp, unix, unixgram, kafka");
+}
+
+TEST(SinkFactory, WellFormedNetworkDestinationsNeedNoPeerAtStart) {
+  for (const char* dest :
+       {"tcp:127.0.0.1:1", "tcp:[::1]:1", "tcp:localhost:http", "tcp::9", "udp:127.0.0.1:1",
+        "udp:[::1]:9", "unix:/nonexistent/xtcp.sock", "unixgram:/nonexistent/xtcp.sock",
+        "http://127.0.0.1:1/x", "https://example.invalid/ingest", "kafka:127.0.0.1:1"}) {
+    EXPECT_TRUE(Create(dest).ok()) << dest << ": " << Create(dest);
+  }
+}
+
+TEST(SinkFactory, MalformedAddressesNameTheSyntaxAndTheSchemes) {
+  struct Bad {
+    std::string dest, why;
+  };
+  for (const Bad& b :
+       {Bad{"tcp:", "missing port"}, Bad{"tcp:host", "missing port"},
+        Bad{"tcp:host:", "missing port"}, Bad{"tcp:a:b:c", "too many colons"},
+        Bad{"tcp:[::1:80", "missing ']'"}, Bad{"udp:h:70000", "port out of range"},
+        Bad{"udp:[::1]", "missing port"}, Bad{"unix:", "socket path"},
+        Bad{"unixgram:", "socket path"}, Bad{"unix:/" + std::string(200, 'x'), "socket path"}}) {
+    const absl::Status s = Create(b.dest);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << b.dest;
+    EXPECT_THAT(std::string(s.message()), HasSubstr(b.why)) << b.dest;
+    EXPECT_THAT(std::string(s.message()), HasSubstr("valid schemes are: null,")) << b.dest;
+  }
+}
+
+}  // namespace
+}  // namespace xtcp

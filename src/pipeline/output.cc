@@ -139,8 +139,10 @@ bool OutputStage::SendWithRetry(std::span<const std::string_view> parts) {
   for (int attempt = 1;; ++attempt) {
     const absl::Status s = sink_->SendParts(parts);
     if (s.ok()) return true;
-    XTCP_LOG(kWarn, "sink %s: send failed (attempt %d of %d): %s", std::string(sink_->scheme()),
-             attempt, opts_.send_attempts, std::string(s.message()));
+    // Only the last failure is a warning: a peer that is down would otherwise flood the log.
+    Log(attempt >= opts_.send_attempts ? LogLevel::kWarn : LogLevel::kDebug,
+        "sink %s: send failed (attempt %d of %d): %s", std::string(sink_->scheme()), attempt, opts_.send_attempts,
+        std::string(s.message()));
     if (attempt >= opts_.send_attempts) return false;
     {
       std::unique_lock lock(mu_);

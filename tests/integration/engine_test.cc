@@ -20,6 +20,8 @@
 #include "gtest/gtest.h"
 #include "support/netns.h"
 #include "support/process.h"
+#include "support/ss_compare.h"
+#include "support/ss_text.h"
 
 namespace xtcp::testing {
 namespace {
@@ -101,6 +103,34 @@ void ExpectExactlyWhatSsLists(const DaemonOutput& d, const TestNetns& ns) {
   }
 }
 
+// Every record of `ns` compared field by field with what ss prints for the same sockets (ss run
+// right after the daemon: idle sockets, so only the "time since" fields may move).
+void ExpectFieldsEqualSs(const DaemonOutput& d, const TestNetns& ns) {
+  const RunResult ss = Run(ns.Exec({"ss", "-tinmea", "--tos", "--inet-sockopt"}));
+  ASSERT_EQ(ss.exit_code, 0) << ss.err;
+  auto listing = ParseSsText(ss.out);
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  CompareOptions opts;
+  ASSERT_TRUE(SsDialect::FromVersionText(Run({"ss", "-V"}).out, &opts.dialect));
+  opts.time_tolerance_ms = 5000;
+  opts.ifname = [](uint32_t index) {
+    return index == 1 ? std::string("lo") : std::to_string(index);
+  };
+  std::vector<record::ProtoRecord> mine;
+  for (const auto& r : d.records) {
+    if (r.netns() == ns.name()) mine.push_back(r);
+  }
+  std::vector<record::RecordPayload> payloads(mine.size());
+  for (size_t i = 0; i < mine.size(); ++i) {
+    record::FlatRecord flat;
+    record::FromProto(mine[i], &flat);
+    payloads[i] = flat.payload;
+  }
+  const ListingReport report = CompareListing(payloads, listing->sockets, opts);
+  EXPECT_TRUE(report.ok()) << ns.name() << ": " << report.Summary();
+  EXPECT_EQ(report.matched, mine.size());
+}
+
 class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override { SKIP_WITHOUT_NETNS(); }
@@ -120,6 +150,8 @@ TEST_F(EngineTest, EveryNamespaceEverySocketOnceWithItsName) {
   ASSERT_EQ(d.exit_code, 0) << d.err;
   ExpectExactlyWhatSsLists(d, *a);
   ExpectExactlyWhatSsLists(d, *b);
+  ExpectFieldsEqualSs(d, *a);
+  ExpectFieldsEqualSs(d, *b);
   const auto by_ns = CookiesByNetns(d.records);
   EXPECT_EQ(by_ns.at(a->name()).size(), static_cast<size_t>(sockets_a));
   EXPECT_EQ(by_ns.at(b->name()).size(), static_cast<size_t>(sockets_b));
@@ -162,6 +194,7 @@ TEST_F(EngineTest, ReaderVariantsSeeIdenticalSockets) {
     const DaemonOutput d = RunOnce(variant);
     ASSERT_EQ(d.exit_code, 0) << d.err;
     ExpectExactlyWhatSsLists(d, *ns);
+    ExpectFieldsEqualSs(d, *ns);
     std::set<uint64_t> got;
     const auto by_ns = CookiesByNetns(d.records);
     for (const auto& [cookie, n] : by_ns.at(ns->name())) got.insert(cookie);

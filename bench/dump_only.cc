@@ -80,7 +80,8 @@ int main(int argc, char** argv) {
     sockets = datagrams = 0;
     for (const int fd : socks) {
       for (const int fam : families) {
-        const auto req = xtcp::decode::BuildDumpRequest(static_cast<uint8_t>(fam), static_cast<uint8_t>(ext), seq++);
+        const auto req = xtcp::decode::BuildDumpRequest(static_cast<uint8_t>(fam),
+                                                        static_cast<uint8_t>(ext), seq++);
         if (::send(fd, req.data(), req.size(), 0) < 0) {
           std::perror("send");
           return 1;

@@ -20,8 +20,22 @@ if(XTCP_FUZZ)
   set(XTCP_TCMALLOC OFF CACHE BOOL "" FORCE)
 endif()
 
-if(XTCP_PGO)
-  set(XTCP_PGO_PROFILE "${PROJECT_SOURCE_DIR}/profiles/xtcp2.gcda.d" CACHE PATH "PGO profile directory")
+# Profile-guided optimisation with GCC (see profiles/README.md):
+#   XTCP_PGO_GENERATE=ON  instrument; running the binary writes .gcda files into XTCP_PGO_DIR
+#   XTCP_PGO=ON           optimise with the .gcda files in XTCP_PGO_DIR (default: profiles/gcc)
+# Profile file names are made relative to the build directory (-fprofile-prefix-path), so a
+# profile captured in one build directory applies in another. A stale profile (changed sources)
+# is ignored function by function, never an error.
+set(XTCP_PGO_DIR "${PROJECT_SOURCE_DIR}/profiles/gcc" CACHE PATH "Directory of the GCC PGO profile")
+option(XTCP_PGO_GENERATE "Instrument the build to capture a PGO profile into XTCP_PGO_DIR" OFF)
+if(XTCP_PGO_GENERATE)
+  add_compile_options(-fprofile-generate=${XTCP_PGO_DIR} -fprofile-update=atomic
+                      -fprofile-prefix-path=${PROJECT_BINARY_DIR})
+  add_link_options(-fprofile-generate=${XTCP_PGO_DIR})
+elseif(XTCP_PGO)
+  add_compile_options(-fprofile-use=${XTCP_PGO_DIR} -fprofile-partial-training
+                      -fprofile-prefix-path=${PROJECT_BINARY_DIR} -Wno-missing-profile
+                      -Wno-coverage-mismatch)
 endif()
 
 # xtcp_cc_library(NAME name SRCS a.cc b.cc DEPS dep1 dep2)

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <random>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -60,7 +61,8 @@ Engine::Engine(const config::Config& cfg, EnvelopeBatcher* batcher, const Stamps
       discoverer_(std::move(discovery)),
       collector_metrics_(metrics),
       poll_metrics_(metrics),
-      next_seq_(cfg.nlmsg_seq) {}
+      next_seq_(cfg.nlmsg_seq),
+      max_concurrent_dumps_(std::max<size_t>(1, std::thread::hardware_concurrency())) {}
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const config::Config& cfg,
                                                        EnvelopeBatcher* batcher,
@@ -305,9 +307,35 @@ void Engine::Reconcile() {
 
 void Engine::DumpFinished(uint64_t poll_id, uint64_t inode) {
   poll_metrics_.done->Increment();
-  std::lock_guard lock(mu_);
-  if (poll_id != active_poll_) return;  // a dump of an earlier poll, after that poll's timeout
-  if (pending_.erase(inode) && pending_.empty()) cv_.notify_all();
+  {
+    std::lock_guard lock(mu_);
+    if (poll_id != active_poll_) return;  // a dump of an earlier poll, after that poll's timeout
+    if (in_flight_ > 0) --in_flight_;
+    if (pending_.erase(inode) && pending_.empty()) cv_.notify_all();
+  }
+  StartWaiting(poll_id);
+}
+
+void Engine::StartWaiting(uint64_t poll_id) {
+  // At most max_concurrent_dumps_ namespaces dump at once: the kernel walks the whole (global)
+  // socket hash for each, and running more of them than there are CPUs only adds lock
+  // contention and memory. Called by the poller and by readers whose dump just ended.
+  for (;;) {
+    NamespaceCollector* next = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      if (poll_id != active_poll_ || waiting_.empty() || in_flight_ >= max_concurrent_dumps_)
+        return;
+      next = waiting_.front();
+      waiting_.pop_front();
+      ++in_flight_;
+    }
+    if (!next->StartPoll(poll_id)) {  // stopped meanwhile
+      std::lock_guard lock(mu_);
+      --in_flight_;
+      if (pending_.erase(next->inode()) && pending_.empty()) cv_.notify_all();
+    }
+  }
 }
 
 void Engine::Poll() {
@@ -317,36 +345,34 @@ void Engine::Poll() {
   for (auto& [inode, c] : collectors_) sockets_before += c->sockets_seen();
   const uint64_t id = ++poll_id_;
   poll_metrics_.polls->Increment();
-  size_t started = 0, busy = 0;
   // Collectors are asked outside mu_: they call DumpFinished() (which takes mu_) under their own
   // lock.
-  std::vector<uint64_t> idle;
+  std::vector<NamespaceCollector*> idle;
+  size_t busy = 0;
   for (auto& [inode, c] : collectors_) {
-    if (!c->busy()) idle.push_back(inode);
+    if (c->busy()) {
+      ++busy;  // still in an earlier poll's dump: sits this one out
+    } else {
+      idle.push_back(c.get());
+    }
   }
+  if (busy)
+    metrics_->Count("Poller", "namespaceBusy", "count").Increment(static_cast<double>(busy));
+  const size_t started = idle.size();
   {
     std::lock_guard lock(mu_);
     active_poll_ = id;
     // Everything is pending before any dump can finish.
     pending_.clear();
-    pending_.insert(idle.begin(), idle.end());
+    for (NamespaceCollector* c : idle) pending_.insert(c->inode());
+    waiting_.assign(idle.begin(), idle.end());
+    in_flight_ = 0;
   }
-  std::vector<uint64_t> not_started;
-  for (auto& [inode, c] : collectors_) {
-    if (c->StartPoll(id)) {
-      ++started;
-    } else {
-      ++busy;
-      not_started.push_back(inode);
-    }
-  }
-  if (busy)
-    metrics_->Count("Poller", "namespaceBusy", "count").Increment(static_cast<double>(busy));
+  StartWaiting(id);
 
   bool timed_out = false;
   {
     std::unique_lock lock(mu_);
-    for (uint64_t inode : not_started) pending_.erase(inode);
     const absl::Time deadline = start + cfg_.poll_timeout;
     while (!pending_.empty() && !stop_) {
       const absl::Duration left = deadline - absl::Now();
@@ -358,6 +384,7 @@ void Engine::Poll() {
     }
     if (!pending_.empty() && !timed_out) timed_out = !stop_;
     active_poll_ = 0;
+    waiting_.clear();  // namespaces not reached before the timeout wait for the next poll
     if (timed_out) ++stats_.polls_timed_out;
   }
   const absl::Duration took = absl::Now() - start;

@@ -14,6 +14,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -79,6 +80,7 @@ class Engine : public DumpListener {
   void Reconcile();
   void AddNamespace(const netns::NamespaceInfo& info);
   void Poll();
+  void StartWaiting(uint64_t poll_id);
   // Waits until `until`, handling reconcile requests; false if stopping.
   bool SleepUntil(absl::Time until);
   absl::Duration NextInterval();
@@ -119,11 +121,14 @@ class Engine : public DumpListener {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false;                      // guarded by mu_
-  bool reconcile_requested_ = false;       // guarded by mu_
-  bool poll_requested_ = false;            // guarded by mu_
-  uint64_t active_poll_ = 0;               // guarded by mu_
-  std::set<uint64_t> pending_;             // guarded by mu_: inodes whose dump is still running
+  bool stop_ = false;                        // guarded by mu_
+  bool reconcile_requested_ = false;         // guarded by mu_
+  bool poll_requested_ = false;              // guarded by mu_
+  uint64_t active_poll_ = 0;                 // guarded by mu_
+  std::set<uint64_t> pending_;               // guarded by mu_: inodes whose dump is still running
+  std::deque<NamespaceCollector*> waiting_;  // guarded by mu_: not started yet this poll
+  size_t in_flight_ = 0;                     // guarded by mu_
+  const size_t max_concurrent_dumps_;
   EngineStats stats_;                      // guarded by mu_
   std::map<uint64_t, std::string> names_;  // guarded by mu_
 };

@@ -362,7 +362,7 @@ TEST_F(EngineTest, SigtermFlushesDrainsAndExitsZero) {
   const absl::Time t0 = absl::Now();
   daemon.Signal(SIGTERM);
   EXPECT_EQ(daemon.Wait(absl::Seconds(12)), 0) << ReadFile(err);
-  EXPECT_LT(absl::Now() - t0, absl::Seconds(2)) << "shutdown should not wait for timeouts";
+  EXPECT_LT(absl::Now() - t0, absl::Seconds(5)) << "shutdown should not wait for -shutdownTimeout";
   const auto recs = ReadProtobufList(out);
   size_t mine = 0;
   for (const auto& r : recs) mine += r.netns() == ns->name();

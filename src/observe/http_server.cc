@@ -23,6 +23,7 @@
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "observe/listen_socket.h"
+#include "observe/pprof_proto.h"
 #include "observe/profiling.h"
 #include "prometheus/text_serializer.h"
 
@@ -122,6 +123,23 @@ std::map<uint16_t, int> FindLoopbackListeners(const std::vector<uint16_t>& ports
 }
 
 std::once_flag g_civetweb_init;
+
+// ?format=legacy (or gperftools) asks for gperftools' own format (google-pprof); the default is
+// symbolized profile.proto (go tool pprof, pprof). Returns false for an unknown value.
+bool WantsLegacy(const mg_request_info* ri, bool* legacy) {
+  *legacy = false;
+  if (ri->query_string == nullptr) return true;
+  char buf[32];
+  const int got =
+      mg_get_var(ri->query_string, std::strlen(ri->query_string), "format", buf, sizeof(buf));
+  if (got < 0) return got == -1;
+  const absl::string_view f(buf, static_cast<size_t>(got));
+  if (f == "legacy" || f == "gperftools") {
+    *legacy = true;
+    return true;
+  }
+  return f == "proto" || f == "pprof";
+}
 
 }  // namespace
 
@@ -309,7 +327,13 @@ int HttpServer::ServeProfile(mg_connection* conn, bool head) {
                    head);
     }
   }
+  bool legacy = false;
+  if (!WantsLegacy(ri, &legacy)) {
+    counters_->pprof_profile_error.Increment();
+    return Reply(conn, 400, kTextPlain, "format must be proto or legacy\n", head);
+  }
   auto profile = CaptureCpuProfile(absl::Seconds(seconds), &stopping_);
+  if (profile.ok() && !legacy) profile = CpuProfileToPprof(*profile);
   if (!profile.ok()) {
     counters_->pprof_profile_error.Increment();
     return Reply(conn, StatusToHttp(profile.status()), kTextPlain,
@@ -321,7 +345,13 @@ int HttpServer::ServeProfile(mg_connection* conn, bool head) {
 
 int HttpServer::ServeHeap(mg_connection* conn, bool head) {
   counters_->pprof_heap.Increment();
+  bool legacy = false;
+  if (!WantsLegacy(mg_get_request_info(conn), &legacy)) {
+    counters_->pprof_heap_error.Increment();
+    return Reply(conn, 400, kTextPlain, "format must be proto or legacy\n", head);
+  }
   auto sample = HeapSample();
+  if (sample.ok() && !legacy) sample = HeapSampleToPprof(*sample);
   if (!sample.ok()) {
     counters_->pprof_heap_error.Increment();
     const int status = sample.status().code() == absl::StatusCode::kFailedPrecondition
@@ -344,6 +374,8 @@ int HttpServer::ServeIndex(mg_connection* conn, bool head) {
       "<code>?seconds=N</code> (1-",
       kMaxProfileSeconds, ", default ", kDefaultProfileSeconds,
       "), one at a time</td></tr>\n"
+      "<tr><td colspan=2>profile and heap answer symbolized profile.proto (go tool pprof); add "
+      "<code>format=legacy</code> for gperftools' format (google-pprof)</td></tr>\n"
       "<tr><td><a href=\"heap\">heap</a></td><td>tcmalloc heap sample (in-use "
       "allocations)",
       HeapSamplingEnabled() ? "" : "; sampling is off in this process",
@@ -351,9 +383,11 @@ int HttpServer::ServeIndex(mg_connection* conn, bool head) {
       "<tr><td><a href=\"cmdline\">cmdline</a></td><td>command line, NUL-separated</td></tr>\n"
       "</table>\n<pre>\n"
       "curl -s 'http://HOST:PORT/debug/pprof/profile?seconds=30' &gt; cpu.pprof\n"
-      "go tool pprof -top /usr/bin/xtcp2 cpu.pprof     # or: google-pprof --top ...\n"
+      "go tool pprof -top /usr/bin/xtcp2 cpu.pprof\n"
+      "curl -s 'http://HOST:PORT/debug/pprof/profile?seconds=30&amp;format=legacy' &gt; cpu.prof\n"
+      "google-pprof --text /usr/bin/xtcp2 cpu.prof\n"
       "curl -s http://HOST:PORT/debug/pprof/heap &gt; heap.pprof\n"
-      "google-pprof --text /usr/bin/xtcp2 heap.pprof\n"
+      "go tool pprof -top heap.pprof\n"
       "</pre>\n</body></html>\n");
   return Reply(conn, 200, "text/html; charset=utf-8", body, head);
 }

@@ -15,6 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "common/log.h"
+#include "observe/pprof_proto.h"
 
 #if defined(XTCP_HAVE_GPERFTOOLS)
 #include <gperftools/heap-profiler.h>
@@ -29,7 +30,7 @@ namespace {
 absl::Mutex g_cpu_mu;
 bool g_cpu_busy ABSL_GUARDED_BY(g_cpu_mu) = false;
 
-bool AcquireCpuProfiler() {
+[[maybe_unused]] bool AcquireCpuProfiler() {
   absl::MutexLock lock(&g_cpu_mu);
   if (g_cpu_busy) return false;
 #if defined(XTCP_HAVE_GPERFTOOLS)
@@ -41,7 +42,7 @@ bool AcquireCpuProfiler() {
   return true;
 }
 
-void ReleaseCpuProfiler() {
+[[maybe_unused]] void ReleaseCpuProfiler() {
   absl::MutexLock lock(&g_cpu_mu);
   g_cpu_busy = false;
 }
@@ -66,7 +67,7 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   return out;
 }
 
-absl::Status WriteWholeFile(const std::string& path, absl::string_view data) {
+[[maybe_unused]] absl::Status WriteWholeFile(const std::string& path, absl::string_view data) {
   const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return absl::InternalError(absl::StrCat("open ", path, ": ", std::strerror(errno)));
   size_t off = 0;
@@ -91,7 +92,7 @@ absl::Status WriteWholeFile(const std::string& path, absl::string_view data) {
       "profiling is not available: this build does not link gperftools (sanitizer build)");
 }
 
-std::string JoinPath(const std::string& dir, const char* name) {
+[[maybe_unused]] std::string JoinPath(const std::string& dir, const char* name) {
   if (dir.empty()) return name;
   return dir.back() == '/' ? absl::StrCat(dir, name) : absl::StrCat(dir, "/", name);
 }
@@ -204,12 +205,13 @@ absl::StatusOr<std::unique_ptr<OneShotProfile>> OneShotProfile::Start(
     if (!AcquireCpuProfiler()) {
       return absl::FailedPreconditionError("-profile.mode cpu: the CPU profiler is already in use");
     }
-    std::string path = JoinPath(directory, "cpu.pprof");
-    if (!ProfilerStart(path.c_str())) {
+    const std::string legacy = JoinPath(directory, "cpu.prof");
+    if (!ProfilerStart(legacy.c_str())) {
       ReleaseCpuProfiler();
-      return absl::InternalError(absl::StrCat("-profile.mode cpu: cannot start profiling to ", path,
-                                              " (is the directory writable?)"));
+      return absl::InternalError(absl::StrCat("-profile.mode cpu: cannot start profiling to ",
+                                              legacy, " (is the directory writable?)"));
     }
+    std::string path = JoinPath(directory, "cpu.pprof");
     XTCP_LOG(kInfo, "profile: cpu profiling enabled, %s", path);
     return std::unique_ptr<OneShotProfile>(new OneShotProfile(Kind::kCpu, std::move(path)));
   }
@@ -232,20 +234,30 @@ absl::StatusOr<std::string> OneShotProfile::Stop() {
   if (stopped_) return path_;
   stopped_ = true;
 #if defined(XTCP_HAVE_GPERFTOOLS)
+  // Both the gperftools file (*.prof, for google-pprof) and symbolized profile.proto (*.pprof,
+  // for go tool pprof) are left behind; see pprof_proto.h for why both.
+  const std::string legacy_path = path_.substr(0, path_.size() - 5) + "prof";
+  std::string legacy;
   if (kind_ == Kind::kCpu) {
     ProfilerFlush();
     ProfilerStop();
     ReleaseCpuProfiler();
-    XTCP_LOG(kInfo, "profile: cpu profiling disabled, %s", path_);
-    return path_;
+    auto bytes = ReadWholeFile(legacy_path);
+    if (!bytes.ok()) return bytes.status();
+    legacy = std::move(*bytes);
+  } else {
+    char* profile = GetHeapProfile();
+    HeapProfilerStop();
+    if (profile == nullptr) return absl::InternalError("-profile.mode mem: no heap profile");
+    legacy = profile;
+    free(profile);
+    if (absl::Status s = WriteWholeFile(legacy_path, legacy); !s.ok()) return s;
   }
-  char* profile = GetHeapProfile();
-  HeapProfilerStop();
-  if (profile == nullptr) return absl::InternalError("-profile.mode mem: no heap profile");
-  absl::Status written = WriteWholeFile(path_, profile);
-  free(profile);
-  if (!written.ok()) return written;
-  XTCP_LOG(kInfo, "profile: memory profiling disabled, %s", path_);
+  auto proto = kind_ == Kind::kCpu ? CpuProfileToPprof(legacy) : HeapSampleToPprof(legacy);
+  if (!proto.ok()) return proto.status();
+  if (absl::Status s = WriteWholeFile(path_, *proto); !s.ok()) return s;
+  XTCP_LOG(kInfo, "profile: %s profiling disabled, %s (google-pprof: %s)",
+           kind_ == Kind::kCpu ? "cpu" : "memory", path_, legacy_path);
   return path_;
 #else
   return NotBuilt();

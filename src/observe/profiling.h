@@ -55,9 +55,10 @@ absl::StatusOr<std::string> CaptureCpuProfile(absl::Duration duration,
 absl::StatusOr<std::string> HeapSample();
 
 // -profile.mode: a profile of the whole run written to the working directory when stopped.
-//   cpu            gperftools CPU profile -> cpu.pprof
-//   mem, memheap   gperftools heap profiler (in-use and cumulative allocations) -> mem.pprof
-//                  (the heap profiler may also drop periodic mem.NNNN.heap files meanwhile)
+//   cpu            gperftools CPU profile -> cpu.pprof (symbolized profile.proto, go tool pprof)
+//                  and cpu.prof (gperftools format, google-pprof)
+//   mem, memheap   gperftools heap profiler (in-use and cumulative allocations) -> mem.pprof and
+//                  mem.prof (the heap profiler may also drop periodic mem.NNNN.heap files)
 //   mutex, block, trace, goroutine   Go-runtime profiles: accepted, ignored with a warning
 // Stop() is idempotent and runs from the destructor.
 class OneShotProfile {

@@ -254,16 +254,19 @@ TEST(HarnessBinaryTest, HeapSamplingWorksOutOfTheBox) {
   auto h = StartHarness({}, {{kHeapSampleEnv, kUnset}});
   ASSERT_NE(h.port, 0);
   EXPECT_TRUE(h.heap_sampling) << "the re-exec did not turn sampling on";
-  const HttpResponse r = xtcp::testing::Get(h.port, "/debug/pprof/heap");
+  const HttpResponse r = xtcp::testing::Get(h.port, "/debug/pprof/heap?format=legacy");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(absl::StartsWith(r.body, "heap profile:")) << r.body.substr(0, 80);
   const std::string dir = TempDir();
-  std::ofstream(dir + "/heap.pprof", std::ios::binary) << r.body;
+  std::ofstream(dir + "/heap.prof", std::ios::binary) << r.body;
   const RunResult text = RunProgram(
-      {FindTool("google-pprof"), "--text", Harness(), dir + "/heap.pprof"}, {}, absl::Seconds(120));
+      {FindTool("google-pprof"), "--text", Harness(), dir + "/heap.prof"}, {}, absl::Seconds(120));
   EXPECT_EQ(text.exit_code, 0) << text.err;
   EXPECT_THAT(text.out, HasSubstr("HarnessHoldMemory"));
   if (const std::string go = FindTool("go"); !go.empty()) {
+    const HttpResponse proto = xtcp::testing::Get(h.port, "/debug/pprof/heap");
+    ASSERT_EQ(proto.status, 200);
+    std::ofstream(dir + "/heap.pprof", std::ios::binary) << proto.body;
     const RunResult top = RunProgram({go, "tool", "pprof", "-top", Harness(), dir + "/heap.pprof"},
                                      {{"HOME", dir}}, absl::Seconds(180));
     EXPECT_EQ(top.exit_code, 0) << top.err;
@@ -288,11 +291,14 @@ TEST(HarnessBinaryTest, CurlFortyFiveSecondProfileThenGoToolPprof) {
   auto h = StartHarness({});
   ASSERT_NE(h.port, 0);
   const std::string dir = TempDir();
+  // Without Go, fall back to google-pprof, which needs gperftools' own format.
+  const std::string go = FindTool("go");
+  const std::string format = go.empty() ? "&format=legacy" : "";
   RunResult fetched;
   std::thread fetch([&] {
     fetched = RunProgram({"/bin/sh", "-c",
                           absl::StrCat("cd '", dir, "' && ", curl, " -s 'http://127.0.0.1:", h.port,
-                                       "/debug/pprof/profile?seconds=45' > cpu.pprof")},
+                                       "/debug/pprof/profile?seconds=45", format, "' > cpu.pprof")},
                          {}, absl::Seconds(120));
   });
   for (int i = 0; i < 20; ++i) {
@@ -302,9 +308,8 @@ TEST(HarnessBinaryTest, CurlFortyFiveSecondProfileThenGoToolPprof) {
   fetch.join();
   ASSERT_EQ(fetched.exit_code, 0) << fetched.err;
   ASSERT_GT(ReadFile(dir + "/cpu.pprof").size(), 1000u);
-  const std::string go = FindTool("go");
   const RunResult top =
-      go.empty() ? RunProgram({FindTool("google-pprof"), "--top", Harness(), dir + "/cpu.pprof"},
+      go.empty() ? RunProgram({FindTool("google-pprof"), "--text", Harness(), dir + "/cpu.pprof"},
                               {}, absl::Seconds(120))
                  : RunProgram({go, "tool", "pprof", "-top", Harness(), dir + "/cpu.pprof"},
                               {{"HOME", dir}}, absl::Seconds(180));
@@ -320,10 +325,16 @@ TEST(HarnessBinaryTest, ProfileModeCpuWritesCpuPprofAtExit) {
   absl::SleepFor(absl::Seconds(2));
   EXPECT_EQ(xtcp::testing::Get(h.port, "/debug/pprof/profile?seconds=1").status, 409);
   EXPECT_EQ(h.child->Stop(SIGTERM, absl::Seconds(20)), 0);
-  const RunResult top = RunProgram(
-      {FindTool("google-pprof"), "--top", Harness(), dir + "/cpu.pprof"}, {}, absl::Seconds(120));
-  EXPECT_EQ(top.exit_code, 0) << top.err;
-  EXPECT_THAT(top.out, HasSubstr("HarnessBusyLoop"));
+  const RunResult text = RunProgram(
+      {FindTool("google-pprof"), "--text", Harness(), dir + "/cpu.prof"}, {}, absl::Seconds(120));
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("HarnessBusyLoop"));
+  if (const std::string go = FindTool("go"); !go.empty()) {
+    const RunResult top = RunProgram({go, "tool", "pprof", "-top", Harness(), dir + "/cpu.pprof"},
+                                     {{"HOME", dir}}, absl::Seconds(180));
+    EXPECT_EQ(top.exit_code, 0) << top.err;
+    EXPECT_THAT(top.out, HasSubstr("HarnessBusyLoop"));
+  }
 }
 
 TEST(HarnessBinaryTest, ProfileModeMemWritesMemPprofAtExit) {
@@ -332,9 +343,10 @@ TEST(HarnessBinaryTest, ProfileModeMemWritesMemPprofAtExit) {
   auto h = StartHarness({"-profile.mode", "mem"}, {}, dir);
   ASSERT_NE(h.port, 0);
   EXPECT_EQ(h.child->Stop(SIGTERM, absl::Seconds(20)), 0);
-  EXPECT_TRUE(absl::StartsWith(ReadFile(dir + "/mem.pprof"), "heap profile:"));
+  EXPECT_FALSE(ReadFile(dir + "/mem.pprof").empty());
+  EXPECT_TRUE(absl::StartsWith(ReadFile(dir + "/mem.prof"), "heap profile:"));
   const RunResult text = RunProgram(
-      {FindTool("google-pprof"), "--text", Harness(), dir + "/mem.pprof"}, {}, absl::Seconds(120));
+      {FindTool("google-pprof"), "--text", Harness(), dir + "/mem.prof"}, {}, absl::Seconds(120));
   EXPECT_EQ(text.exit_code, 0) << text.err;
   EXPECT_THAT(text.out, HasSubstr("HarnessHoldMemory"));
 }

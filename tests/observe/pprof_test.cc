@@ -95,12 +95,38 @@ TEST(PprofTest, CpuProfileOverHttpShowsTheBusyFunction) {
   auto ts = StartServer();
   ASSERT_NE(ts, nullptr);
   Spinner spin;
-  const HttpResponse r = Get(ts->port(), "/debug/pprof/profile?seconds=3", absl::Seconds(30));
+  const HttpResponse r =
+      Get(ts->port(), "/debug/pprof/profile?seconds=3&format=legacy", absl::Seconds(30));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_THAT(r.headers, HasSubstr("application/octet-stream"));
   const std::string dir = TempDir();
   const std::string text = PprofText(SelfExe(), WriteTemp(dir, "cpu.pprof", r.body));
   EXPECT_THAT(text, HasSubstr("PprofTestBusyWork"));
+}
+
+// The default reply is symbolized profile.proto: go tool pprof names our functions.
+TEST(PprofTest, DefaultCpuProfileReadsInGoToolPprof) {
+  SKIP_WITHOUT_GPERFTOOLS();
+  const std::string go = xtcp::testing::FindTool("go");
+  if (go.empty()) GTEST_SKIP() << "go not installed (Debian package golang-go)";
+  auto ts = StartServer();
+  ASSERT_NE(ts, nullptr);
+  Spinner spin;
+  const HttpResponse r = Get(ts->port(), "/debug/pprof/profile?seconds=3", absl::Seconds(30));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string dir = TempDir();
+  const auto top = xtcp::testing::RunProgram(
+      {go, "tool", "pprof", "-top", SelfExe(), WriteTemp(dir, "cpu.pprof", r.body)},
+      {{"HOME", dir}}, absl::Seconds(180));
+  EXPECT_EQ(top.exit_code, 0) << top.err;
+  EXPECT_THAT(top.out, HasSubstr("PprofTestBusyWork"));
+}
+
+TEST(PprofTest, UnknownFormatIsRejected) {
+  auto ts = StartServer();
+  ASSERT_NE(ts, nullptr);
+  EXPECT_EQ(Get(ts->port(), "/debug/pprof/profile?seconds=1&format=svg").status, 400);
+  EXPECT_EQ(Get(ts->port(), "/debug/pprof/heap?format=svg").status, 400);
 }
 
 TEST(PprofTest, OneCpuProfileAtATime) {
@@ -175,7 +201,8 @@ TEST(PprofTest, OneShotCpuProfileWritesCpuPprofAndHoldsTheProfiler) {
   auto path = (*prof)->Stop();
   ASSERT_TRUE(path.ok()) << path.status();
   EXPECT_EQ(*path, dir + "/cpu.pprof");
-  EXPECT_THAT(PprofText(SelfExe(), *path), HasSubstr("PprofTestBusyWork"));
+  EXPECT_FALSE(ReadFile(*path).empty());
+  EXPECT_THAT(PprofText(SelfExe(), dir + "/cpu.prof"), HasSubstr("PprofTestBusyWork"));
 }
 
 TEST(PprofTest, OneShotMemProfileWritesMemPprof) {
@@ -188,8 +215,10 @@ TEST(PprofTest, OneShotMemProfileWritesMemPprof) {
   for (int i = 0; i < 64; ++i) held.emplace_back(new char[64 * 1024]);
   auto path = (*prof)->Stop();
   ASSERT_TRUE(path.ok()) << path.status();
-  EXPECT_THAT(ReadFile(*path), ::testing::StartsWith("heap profile:"));
-  EXPECT_FALSE(PprofText(SelfExe(), *path).empty());
+  EXPECT_EQ(*path, dir + "/mem.pprof");
+  EXPECT_FALSE(ReadFile(*path).empty());
+  EXPECT_THAT(ReadFile(dir + "/mem.prof"), ::testing::StartsWith("heap profile:"));
+  EXPECT_FALSE(PprofText(SelfExe(), dir + "/mem.prof").empty());
 }
 
 TEST(PprofTest, GoOnlyModesAreIgnoredAndUnknownModesRejected) {

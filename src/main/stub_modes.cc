@@ -4,11 +4,15 @@
 
 #include "main/modes.h"
 #include "observe/capabilities.h"
+#include "observe/profiling.h"
 
 namespace xtcp::main {
 
 int RunDaemon(const config::Config&) {
-  // Daemon mode starts with the capability check (reference §9.5); the engine keeps this call.
+  // Daemon mode starts here, in this order (the engine keeps both calls): turn on tcmalloc heap
+  // sampling (may re-execute the binary once, so nothing may precede it), then the capability
+  // check (reference §9.5).
+  observe::EnsureHeapSampling();
   if (absl::Status caps = observe::CheckCapabilities(); !caps.ok()) {
     std::fprintf(stderr, "xtcp2: %s\n", std::string(caps.message()).c_str());
     return 1;

@@ -53,6 +53,16 @@ struct Spinner {
   std::thread thread;
 };
 
+// Waits (bounded) until the server has taken `n` profile requests, then a little more so the
+// last one holds the profiler.
+void WaitForProfileRequests(xtcp::testing::TestServer& ts, int n) {
+  for (int i = 0; i < 200; ++i) {
+    if (ts.metrics.CountValue("HttpServer", "pprofProfile", "count") >= n) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  absl::SleepFor(absl::Milliseconds(300));
+}
+
 std::string SelfExe() {
   char buf[4096];
   const ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
@@ -135,7 +145,7 @@ TEST(PprofTest, OneCpuProfileAtATime) {
   ASSERT_NE(ts, nullptr);
   HttpResponse first;
   std::thread t([&] { first = Get(ts->port(), "/debug/pprof/profile?seconds=3"); });
-  absl::SleepFor(absl::Seconds(1));
+  WaitForProfileRequests(*ts, 1);
   const HttpResponse second = Get(ts->port(), "/debug/pprof/profile?seconds=1");
   t.join();
   EXPECT_EQ(first.status, 200);
@@ -151,7 +161,7 @@ TEST(PprofTest, StopEndsAnInFlightProfile) {
   HttpResponse r;
   std::thread t(
       [&] { r = Get(ts->port(), "/debug/pprof/profile?seconds=120", absl::Seconds(60)); });
-  absl::SleepFor(absl::Milliseconds(500));
+  WaitForProfileRequests(*ts, 1);
   const absl::Time start = absl::Now();
   ts->server->Stop();
   t.join();

@@ -232,6 +232,17 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const config::Conf
           absl::StrCat("HTTP server on ", cfg.prom_listen, ": dup3: ", std::strerror(err)));
     }
     ++i;  // our descriptor closes with `sockets`; civetweb's now refers to the same socket
+    // civetweb's accept loop may be sleeping in poll(2) on the placeholder (poll holds a reference
+    // to it) for up to its 2 s quantum. A wake-up makes poll re-check the descriptor, which now
+    // is our socket, but without registering for its events; so first queue a connection on our
+    // socket, then connect to the placeholder to wake the loop, which then finds ours pending.
+    PokeListener(server->poke_addresses_[i - 1]);
+    sockaddr_storage placeholder = {};
+    auto* p4 = reinterpret_cast<sockaddr_in*>(&placeholder);
+    p4->sin_family = AF_INET;
+    p4->sin_port = htons(placeholder_port);
+    p4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    PokeListener(placeholder);
   }
   XTCP_LOG(kInfo, "http: serving %s on %s (%s, /healthz, /readyz, /debug/pprof/)", cfg.prom_path,
            absl::StrJoin(server->addresses_, ","), cfg.prom_path);

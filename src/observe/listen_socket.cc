@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -130,7 +131,12 @@ void PokeListener(const sockaddr_storage& addr) {
   const int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return;
   const socklen_t len = addr.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-  (void)connect(fd, reinterpret_cast<const sockaddr*>(&addr), len);
+  // Wait for the handshake (loopback: microseconds): closing a connection still in SYN_SENT
+  // would leave only a half-open request on the listener, which wakes nobody.
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0 && errno == EINPROGRESS) {
+    pollfd p = {fd, POLLOUT, 0};
+    (void)poll(&p, 1, 100);
+  }
   close(fd);
 }
 

@@ -65,7 +65,8 @@ struct ListenSocket {
 
 // A connectable address for a bound one (wildcard -> loopback of the same family).
 sockaddr_storage ConnectableAddress(const sockaddr_storage& bound);
-// Opens and drops one TCP connection to `addr` without waiting (wakes a poll(2) on a listener).
+// Opens one TCP connection to `addr` (waiting at most 100 ms for the handshake) and drops it: wakes
+// a poll(2) sleeping on that listener.
 void PokeListener(const sockaddr_storage& addr);
 
 struct SocketOptions {

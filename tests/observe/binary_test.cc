@@ -222,6 +222,10 @@ TEST(Xtcp2BinaryTest, HealthcheckFollowsReadyz) {
   EXPECT_EQ(RunXtcp2({"-healthcheck", "-promListen", addr, "-frequency", "1s", "-timeout", "5s"})
                 .exit_code,
             0);
+  // A flag beats PROM_LISTEN (our precedence rule, SPEC §3.10).
+  EXPECT_EQ(
+      RunXtcp2({"-healthcheck", "-promListen", addr}, {{"PROM_LISTEN", "127.0.0.1:1"}}).exit_code,
+      0);
   auto not_ready = StartHarness({}, {{"XTCP_HARNESS_NOT_READY", "1"}});
   ASSERT_NE(not_ready.port, 0);
   const RunResult r = RunXtcp2({"-healthcheck", "-promListen", absl::StrCat(":", not_ready.port)});

@@ -1,5 +1,6 @@
 #include "observe/healthcheck.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "observe/listen_socket.h"
@@ -34,6 +35,19 @@ TEST(HealthcheckProbeTest, ZeroOnlyWhenReady) {
   EXPECT_EQ(ProbeReadyz(target), 1);
   ts->readiness.Set(true);
   EXPECT_EQ(ProbeReadyz(target), 0);
+}
+
+TEST(HealthcheckProbeTest, ProbesTheIpv6AddressTheDaemonListensOn) {
+  auto cfg = xtcp::testing::LoopbackConfig();
+  cfg.prom_listen = "[::1]:0";
+  Metrics metrics;
+  Readiness readiness;
+  auto server = HttpServer::Start(cfg, &metrics, &readiness);
+  if (!server.ok()) GTEST_SKIP() << "no IPv6 loopback: " << server.status();
+  readiness.Set(true);
+  const HealthcheckTarget t = ResolveHealthcheckTarget(absl::StrCat("[::1]:", (*server)->port()));
+  EXPECT_EQ(t.host, "::1");
+  EXPECT_EQ(ProbeReadyz(t), 0);
 }
 
 TEST(HealthcheckProbeTest, DeadPortFailsFast) {

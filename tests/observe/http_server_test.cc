@@ -104,6 +104,29 @@ TEST(HttpServerTest, MetricsCarryUpstreamFamiliesAndProcessMetrics) {
   }
 }
 
+// The value of an unlabelled sample in a text exposition, or -1.
+double SampleValue(const std::string& body, const std::string& name) {
+  for (absl::string_view line : absl::StrSplit(body, '\n')) {
+    if (absl::StartsWith(line, name + " ")) {
+      double v = -1;
+      if (absl::SimpleAtod(line.substr(name.size() + 1), &v)) return v;
+    }
+  }
+  return -1;
+}
+
+TEST(HttpServerTest, ProcessMetricsArePlausible) {
+  auto ts = StartServer();
+  ASSERT_NE(ts, nullptr);
+  const std::string body = Get(ts->port(), "/metrics").body;
+  EXPECT_GE(SampleValue(body, "process_threads"), 2);   // us + civetweb's threads
+  EXPECT_GE(SampleValue(body, "process_open_fds"), 4);  // stdio + the listener
+  EXPECT_GT(SampleValue(body, "process_resident_memory_bytes"), 1 << 20);
+  EXPECT_GE(SampleValue(body, "process_max_fds"), SampleValue(body, "process_open_fds"));
+  EXPECT_GT(SampleValue(body, "process_start_time_seconds"), 1.5e9);
+  EXPECT_GE(SampleValue(body, "process_cpu_seconds_total"), 0);
+}
+
 TEST(HttpServerTest, MetricsPassPromtool) {
   const std::string promtool = xtcp::testing::FindTool("promtool");
   if (promtool.empty()) GTEST_SKIP() << "promtool not installed (Debian package prometheus)";

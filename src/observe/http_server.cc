@@ -244,7 +244,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const config::Conf
     p4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     PokeListener(placeholder);
   }
-  XTCP_LOG(kInfo, "http: serving %s on %s (%s, /healthz, /readyz, /debug/pprof/)", cfg.prom_path,
+  XTCP_LOG(kInfo, "http: listening on %s (%s, /healthz, /readyz, /debug/pprof/)",
            absl::StrJoin(server->addresses_, ","), cfg.prom_path);
   return server;
 }

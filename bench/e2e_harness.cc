@@ -227,6 +227,8 @@ int Main(int argc, char** argv) {
   const double dump_ms = results["dump_only"].wall_s * 1000 / o.loops;
   const int freq_ms = std::max(100, static_cast<int>(dump_ms * 4) + 50);
   const std::vector<std::string> daemon = {BuildPath("xtcp2"),
+                                           "-promListen",
+                                           "127.0.0.1:0",
                                            "-dest",
                                            "null",
                                            "-maxLoops",

@@ -14,6 +14,8 @@ PACKAGES=(
   # tools the tests drive as real peers / readers
   iproute2 procps util-linux libcap2-bin kcat prometheus google-perftools curl
   systemd dpkg-dev file
+  # `go tool pprof`, the documented reader of /debug/pprof profiles (tests use it when present)
+  golang-go
 )
 
 missing=()

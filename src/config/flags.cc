@@ -583,6 +583,13 @@ CliResult ParseCommandLine(int argc, const char* const* argv, const Environment&
     (void)google::protobuf::util::MessageToJsonString(p, &json, opts);
     return Exit(0, json);
   }
+  if (c.healthcheck) {
+    // -healthcheck only probes /readyz: it reads -promListen alone (an unparsable value means port
+    // 9088, as upstream), so the rest of the configuration is not validated.
+    CliResult r;
+    r.config = std::move(c);
+    return r;
+  }
   if (absl::Status s = Validate(c); !s.ok()) return Fail(std::string(s.message()));
   auto set = decode::ParseDeserializers(c.deserializers_spec);
   c.deserializers = *set;  // validated above

@@ -15,6 +15,11 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "main/modes.h"
+#include "observe/capabilities.h"
+#include "observe/http_server.h"
+#include "observe/profiling.h"
+#include "observe/readiness.h"
+#include "observe/startup_summary.h"
 #include "pipeline/engine.h"
 #include "pipeline/output.h"
 #include "pipeline/stamp.h"
@@ -30,6 +35,12 @@ int StartupError(const absl::Status& s, int code) {
 }  // namespace
 
 int RunDaemon(const config::Config& cfg) {
+  // Heap sampling must be on before anything else runs: it may re-execute the binary once.
+  observe::EnsureHeapSampling();
+  if (absl::Status caps = observe::CheckCapabilities(); !caps.ok()) return StartupError(caps, 1);
+  auto profile = observe::OneShotProfile::Start(cfg.profile_mode);
+  if (!profile.ok()) return StartupError(profile.status(), 1);
+
   // Signals are taken by one thread (sigtimedwait) and never interrupt the others.
   sigset_t sigs;
   sigemptyset(&sigs);
@@ -40,6 +51,9 @@ int RunDaemon(const config::Config& cfg) {
 
   Metrics metrics;
   metrics.Count("Run", "start", "counter").Increment();
+  observe::Readiness readiness;
+  auto http = observe::HttpServer::Start(cfg, &metrics, &readiness);
+  if (!http.ok()) return StartupError(http.status(), 1);
   auto marshaller = CreateMarshaller({cfg.marshal, cfg.csv_columns});
   if (!marshaller.ok()) return StartupError(marshaller.status(), 2);
   SinkOptions sink_opts;
@@ -89,13 +103,26 @@ int RunDaemon(const config::Config& cfg) {
     }
   });
 
-  const absl::Status ran = (*engine)->Run([] { XTCP_LOG(kDebug, "first poll starting"); });
+  const absl::Status ran = (*engine)->Run([&] {
+    // Namespaces are known now: the one startup line, then ready.
+    XTCP_LOG(kInfo, "%s", observe::StartupSummary(cfg, (*engine)->stats().namespaces));
+    readiness.Set(true);
+  });
+  readiness.Set(false);
   const absl::Time deadline = absl::Now() + cfg.shutdown_timeout;
   engine->reset();  // stops every reader: nothing more reaches the batcher
   batcher.Flush(FlushReason::kShutdown);
   const absl::Status drained = output.Stop(std::max(absl::ZeroDuration(), deadline - absl::Now()));
   finished.store(true);
   signal_thread.join();
+  (*http)->Stop();
+  if (*profile != nullptr) {
+    if (auto written = (*profile)->Stop(); written.ok()) {
+      XTCP_LOG(kInfo, "-profile.mode: wrote %s", *written);
+    } else {
+      XTCP_LOG(kError, "-profile.mode: %s", std::string(written.status().message()));
+    }
+  }
 
   if (!ran.ok()) {
     XTCP_LOG(kError, "%s", std::string(ran.message()));

@@ -49,14 +49,18 @@ absl::Status NetlinkSocket::Send(std::span<const uint8_t> request) {
 
 RecvResult NetlinkSocket::Receive(std::span<uint8_t> buf, size_t* len, int* err) {
   // mnl_socket_recvfrom() reports a datagram larger than the buffer as ENOSPC (MSG_TRUNC).
-  const ssize_t n = mnl_socket_recvfrom(nl_, buf.data(), buf.size());
+  // EINTR (e.g. the CPU profiler's SIGPROF) is retried, not reported as a timeout.
+  ssize_t n;
+  do {
+    n = mnl_socket_recvfrom(nl_, buf.data(), buf.size());
+  } while (n < 0 && errno == EINTR);
   if (n >= 0) {
     *len = static_cast<size_t>(n);
     return RecvResult::kData;
   }
   *err = errno;
   *len = 0;
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return RecvResult::kTimeout;
+  if (errno == EAGAIN || errno == EWOULDBLOCK) return RecvResult::kTimeout;
   if (errno == ENOSPC) {
     *len = buf.size();
     return RecvResult::kTruncated;

@@ -53,6 +53,8 @@ struct DaemonOutput {
 DaemonOutput RunOnce(std::vector<std::string> extra) {
   const std::string out = TempPath("records");
   std::vector<std::string> argv = {BuildPath("xtcp2"),
+                                   "-promListen",
+                                   "127.0.0.1:0",
                                    "-dest",
                                    "file:" + out,
                                    "-marshal",
@@ -238,7 +240,7 @@ TEST_F(EngineTest, ChurnReturnsThreadsAndFdsToBaseline) {
   const std::string out = TempPath("churn");
   const std::string err = TempPath("churn-err");
   Child daemon =
-      Child::Start({BuildPath("xtcp2"), "-dest", "file:" + out, "-marshal", "protobufList",
+      Child::Start({BuildPath("xtcp2"), "-promListen", "127.0.0.1:0", "-dest", "file:" + out, "-marshal", "protobufList",
                     "-frequency", "200ms", "-timeout", "100ms", "-pollJitterPct", "0", "-d", "200"},
                    err);
   ASSERT_TRUE(daemon.ok());
@@ -351,7 +353,7 @@ TEST_F(EngineTest, SigtermFlushesDrainsAndExitsZero) {
   const std::string out = TempPath("term");
   const std::string err = TempPath("term-err");
   Child daemon =
-      Child::Start({BuildPath("xtcp2"), "-dest", "file:" + out, "-marshal", "protobufList",
+      Child::Start({BuildPath("xtcp2"), "-promListen", "127.0.0.1:0", "-dest", "file:" + out, "-marshal", "protobufList",
                     "-frequency", "30s", "-timeout", "5s", "-pollJitterPct", "0", "-d", "111"},
                    err);
   // Bounded wait for the first poll's log line.
@@ -384,7 +386,7 @@ TEST_F(EngineTest, MaxThreadsIsNeverExceeded) {
   const std::string err = TempPath("thr-err");
   const int max_threads = 30;
   Child daemon = Child::Start(
-      {BuildPath("xtcp2"), "-dest", "file:" + out, "-marshal", "protobufList", "-frequency",
+      {BuildPath("xtcp2"), "-promListen", "127.0.0.1:0", "-dest", "file:" + out, "-marshal", "protobufList", "-frequency",
        "300ms", "-timeout", "200ms", "-pollJitterPct", "0", "-maxLoops", "3", "-netlinkers", "10",
        "-maxThreads", std::to_string(max_threads), "-d", "111"},
       err);

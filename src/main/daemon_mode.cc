@@ -78,12 +78,6 @@ int RunDaemon(const config::Config& cfg) {
     (void)output.Stop(absl::Seconds(1));
     return StartupError(engine.status(), 1);
   }
-  XTCP_LOG(kInfo, "%s dest=%s marshal=%s families=%s netlinkers=%d frequency=%s%s",
-           cfg.daemon_version, cfg.dest, cfg.marshal,
-           cfg.families.size() == 2 ? "4,6" : std::to_string(cfg.families[0]), cfg.netlinkers,
-           absl::FormatDuration(cfg.poll_frequency),
-           cfg.max_loops ? " maxLoops=" + std::to_string(cfg.max_loops) : std::string());
-
   std::atomic<bool> finished{false};
   std::atomic<int> signals{0};
   std::thread signal_thread([&] {

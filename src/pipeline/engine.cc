@@ -451,16 +451,16 @@ bool Engine::SleepUntil(absl::Time until) {
 
 absl::Status Engine::Run(std::function<void()> on_polling) {
   Reconcile();
-  XTCP_LOG(kInfo, "collecting %d namespaces, families %s, %d readers each%s", collectors_.size(),
+  XTCP_LOG(kDebug, "collecting %d namespaces, families %s, %d readers each%s", collectors_.size(),
            ctx_.opts.families.size() == 2 ? "4,6" : (ctx_.opts.families[0] == AF_INET ? "4" : "6"),
            ctx_.opts.readers, cfg_.io_uring ? " (io_uring)" : "");
-  if (on_polling) on_polling();
   if (!SleepUntil(absl::Now() + RandomBelow(cfg_.poll_frequency * cfg_.poll_jitter_pct / 100))) {
     return absl::OkStatus();
   }
   for (uint64_t done = 0;;) {
     absl::Time tick = absl::Now();
     if (cfg_.reconcile_before_poll) Reconcile();
+    if (done == 0 && on_polling) on_polling();  // the first poll is under way
     Poll();
     ++done;
     if (cfg_.max_loops != 0 && done >= cfg_.max_loops) break;

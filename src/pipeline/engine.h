@@ -57,9 +57,9 @@ class Engine : public DumpListener {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Polls until -maxLoops polls completed or Stop(). `on_polling` is called once, right before
-  // the first poll (readiness). Returns after the readers of every namespace have stopped; the
-  // caller then does the final flush.
+  // Polls until -maxLoops polls completed or Stop(). `on_polling` is called once, when the first
+  // poll starts (after the startup jitter): readiness. Returns after the readers of every namespace
+  // have stopped; the caller then does the final flush.
   absl::Status Run(std::function<void()> on_polling = {});
 
   void Stop();

@@ -239,10 +239,10 @@ size_t CountDir(const std::string& path) {
 TEST_F(EngineTest, ChurnReturnsThreadsAndFdsToBaseline) {
   const std::string out = TempPath("churn");
   const std::string err = TempPath("churn-err");
-  Child daemon =
-      Child::Start({BuildPath("xtcp2"), "-promListen", "127.0.0.1:0", "-dest", "file:" + out, "-marshal", "protobufList",
-                    "-frequency", "200ms", "-timeout", "100ms", "-pollJitterPct", "0", "-d", "200"},
-                   err);
+  Child daemon = Child::Start({BuildPath("xtcp2"), "-promListen", "127.0.0.1:0", "-dest",
+                               "file:" + out, "-marshal", "protobufList", "-frequency", "200ms",
+                               "-timeout", "100ms", "-pollJitterPct", "0", "-d", "200"},
+                              err);
   ASSERT_TRUE(daemon.ok());
   absl::SleepFor(absl::Seconds(1));
   const std::string proc = absl::StrCat("/proc/", daemon.pid());
@@ -352,10 +352,10 @@ TEST_F(EngineTest, SigtermFlushesDrainsAndExitsZero) {
   Child f = StartFarm(*ns, {"-n", "20"}, &sockets);
   const std::string out = TempPath("term");
   const std::string err = TempPath("term-err");
-  Child daemon =
-      Child::Start({BuildPath("xtcp2"), "-promListen", "127.0.0.1:0", "-dest", "file:" + out, "-marshal", "protobufList",
-                    "-frequency", "30s", "-timeout", "5s", "-pollJitterPct", "0", "-d", "111"},
-                   err);
+  Child daemon = Child::Start(
+      {BuildPath("xtcp2"), "-promListen", "127.0.0.1:0", "-dest", "file:" + out, "-marshal",
+       "protobufList", "-frequency", "30s", "-timeout", "5s", "-pollJitterPct", "0", "-d", "111"},
+      err);
   // Bounded wait for the first poll's log line.
   for (int i = 0; i < 100 && ReadFile(err).find("poll 1:") == std::string::npos; ++i) {
     absl::SleepFor(absl::Milliseconds(50));
@@ -385,11 +385,28 @@ TEST_F(EngineTest, MaxThreadsIsNeverExceeded) {
   const std::string out = TempPath("thr");
   const std::string err = TempPath("thr-err");
   const int max_threads = 30;
-  Child daemon = Child::Start(
-      {BuildPath("xtcp2"), "-promListen", "127.0.0.1:0", "-dest", "file:" + out, "-marshal", "protobufList", "-frequency",
-       "300ms", "-timeout", "200ms", "-pollJitterPct", "0", "-maxLoops", "3", "-netlinkers", "10",
-       "-maxThreads", std::to_string(max_threads), "-d", "111"},
-      err);
+  Child daemon = Child::Start({BuildPath("xtcp2"),
+                               "-promListen",
+                               "127.0.0.1:0",
+                               "-dest",
+                               "file:" + out,
+                               "-marshal",
+                               "protobufList",
+                               "-frequency",
+                               "300ms",
+                               "-timeout",
+                               "200ms",
+                               "-pollJitterPct",
+                               "0",
+                               "-maxLoops",
+                               "3",
+                               "-netlinkers",
+                               "10",
+                               "-maxThreads",
+                               std::to_string(max_threads),
+                               "-d",
+                               "111"},
+                              err);
   const std::string task = absl::StrCat("/proc/", daemon.pid(), "/task");
   size_t peak = 0;
   int status = -1000;

@@ -150,7 +150,19 @@ std::string Child::ReadAll(absl::Duration timeout) {
   return out;
 }
 
-RunResult Run(const std::vector<std::string>& argv, absl::Duration timeout) {
+void Child::WriteStdinAndClose(const std::string& text) {
+  size_t off = 0;
+  while (stdin_fd_ >= 0 && off < text.size()) {
+    const ssize_t n = ::write(stdin_fd_, text.data() + off, text.size() - off);
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  if (stdin_fd_ >= 0) ::close(stdin_fd_);
+  stdin_fd_ = -1;
+}
+
+RunResult Run(const std::vector<std::string>& argv, absl::Duration timeout,
+              const std::string& stdin_text) {
   RunResult r;
   char err_path[] = "/tmp/xtcp-run-err-XXXXXX";
   const int efd = ::mkstemp(err_path);
@@ -162,6 +174,7 @@ RunResult Run(const std::vector<std::string>& argv, absl::Duration timeout) {
     return r;
   }
   const absl::Time deadline = absl::Now() + timeout;
+  c.WriteStdinAndClose(stdin_text);
   r.out = c.ReadAll(timeout);  // until the child closes stdout (exits) or the deadline
   r.exit_code = c.Wait(std::max(absl::ZeroDuration(), deadline - absl::Now()));
   if (r.exit_code == -1000) c.Finish(absl::Seconds(1));

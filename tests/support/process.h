@@ -26,6 +26,8 @@ class Child {
   pid_t pid() const { return pid_; }
   // Reads one line from the child's stdout (without the newline); "" on EOF or timeout.
   std::string ReadLine(absl::Duration timeout);
+  // Writes `text` to the child's stdin and closes it (the child sees EOF).
+  void WriteStdinAndClose(const std::string& text);
   // Reads stdout until EOF or the timeout.
   std::string ReadAll(absl::Duration timeout);
   // Closes stdin, waits up to `timeout`, then SIGKILLs. Returns the exit status (or -signal).
@@ -54,8 +56,10 @@ struct RunResult {
   rusage usage{};  // of the child
 };
 
-// Runs a command to completion (bounded by `timeout`), capturing stdout and stderr.
-RunResult Run(const std::vector<std::string>& argv, absl::Duration timeout = absl::Seconds(60));
+// Runs a command to completion (bounded by `timeout`), capturing stdout and stderr; `stdin_text`
+// is its whole standard input.
+RunResult Run(const std::vector<std::string>& argv, absl::Duration timeout = absl::Seconds(60),
+              const std::string& stdin_text = "");
 
 // Path of a binary built by this project (relative to the build directory), e.g. "xtcp2".
 std::string BuildPath(const std::string& rel);

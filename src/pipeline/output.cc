@@ -141,8 +141,8 @@ bool OutputStage::SendWithRetry(std::span<const std::string_view> parts) {
     if (s.ok()) return true;
     // Only the last failure is a warning: a peer that is down would otherwise flood the log.
     Log(attempt >= opts_.send_attempts ? LogLevel::kWarn : LogLevel::kDebug,
-        "sink %s: send failed (attempt %d of %d): %s", std::string(sink_->scheme()), attempt, opts_.send_attempts,
-        std::string(s.message()));
+        "sink %s: send failed (attempt %d of %d): %s", std::string(sink_->scheme()), attempt,
+        opts_.send_attempts, std::string(s.message()));
     if (attempt >= opts_.send_attempts) return false;
     {
       std::unique_lock lock(mu_);

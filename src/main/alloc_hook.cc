@@ -11,13 +11,11 @@
 
 namespace xtcp::main {
 namespace {
-std::atomic<uint64_t> g_allocations{0};
-
 #ifdef XTCP_HAVE_TCMALLOC
+std::atomic<uint64_t> g_allocations{0};
 void OnNew(const void*, size_t) { g_allocations.fetch_add(1, std::memory_order_relaxed); }
-#endif
-
 uint64_t Count() { return g_allocations.load(std::memory_order_relaxed); }
+#endif
 }  // namespace
 
 void InstallAllocationCounter() {

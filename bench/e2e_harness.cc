@@ -10,7 +10,11 @@
 // and prints CPU per socket per poll (user, sys), wall per poll, peak RSS, peak threads, heap
 // allocations per poll after warm-up, and the ratios the targets are stated in.
 //
-//   xtcp_e2e_bench [-sockets 18000] [-namespaces 1] [-loops 20] [-cases a,b,...] [-out FILE]
+//   xtcp_e2e_bench [-sockets 18000] [-namespaces 1] [-loops 20] [-repeat 3] [-cases a,b,...]
+//                  [-out FILE]
+//
+// Each case runs -repeat times, interleaved with the others, and the report shows the run with the
+// median CPU: this machine's timings move by ±15% from run to run.
 //
 // Needs root (namespaces). Everything it creates is removed at exit.
 #include <dirent.h>
@@ -46,6 +50,7 @@ struct Options {
   int sockets = 18000;
   int namespaces = 1;
   int loops = 20;
+  int repeat = 3;  // each case runs this many times; the report takes the median by CPU
   std::vector<std::string> cases = {"dump_only",   "xtcp2",     "xtcp2-uring",
                                     "xtcp2-jsonl", "xtcp2-csv", "ss"};
   std::string out;
@@ -155,6 +160,8 @@ int Main(int argc, char** argv) {
       o.sockets = std::stoi(v);
     } else if (a == "-namespaces") {
       o.namespaces = std::max(1, std::stoi(v));
+    } else if (a == "-repeat") {
+      o.repeat = std::max(1, std::stoi(v));
     } else if (a == "-loops") {
       o.loops = std::max(3, std::stoi(v));
     } else if (a == "-cases") {
@@ -213,18 +220,15 @@ int Main(int argc, char** argv) {
   }
 
   // ---- cases ----
-  std::map<std::string, Result> results;
   auto want = [&](const std::string& c) {
     return std::find(o.cases.begin(), o.cases.end(), c) != o.cases.end();
   };
+  std::vector<std::string> dump_cmd = {BuildPath("bench/dump_only"), "-loops",
+                                       std::to_string(o.loops)};
+  dump_cmd.insert(dump_cmd.end(), ns_paths.begin(), ns_paths.end());
   // The kernel's cost first: it also tells how long a poll takes, to space the daemon's polls.
-  {
-    std::vector<std::string> cmd = {BuildPath("bench/dump_only"), "-loops",
-                                    std::to_string(o.loops)};
-    cmd.insert(cmd.end(), ns_paths.begin(), ns_paths.end());
-    results["dump_only"] = Measure("dump_only", cmd, o.loops);
-  }
-  const double dump_ms = results["dump_only"].wall_s * 1000 / o.loops;
+  const Result probe = Measure("dump_only", dump_cmd, o.loops);
+  const double dump_ms = probe.wall_s * 1000 / o.loops;
   const int freq_ms = std::max(100, static_cast<int>(dump_ms * 4) + 50);
   const std::vector<std::string> daemon = {BuildPath("xtcp2"),
                                            "-promListen",
@@ -241,16 +245,33 @@ int Main(int argc, char** argv) {
                                            "0",
                                            "-d",
                                            "111"};
-  auto run_daemon = [&](const std::string& name, std::vector<std::string> extra) {
+  auto daemon_cmd = [&](std::vector<std::string> extra) {
     std::vector<std::string> cmd = daemon;
     cmd.insert(cmd.end(), extra.begin(), extra.end());
-    results[name] = Measure(name, cmd, o.loops);
+    return cmd;
   };
-  if (want("xtcp2")) run_daemon("xtcp2", {"-marshal", "protobufList"});
-  if (want("xtcp2-uring")) run_daemon("xtcp2-uring", {"-marshal", "protobufList", "-ioUring"});
-  if (want("xtcp2-jsonl")) run_daemon("xtcp2-jsonl", {"-marshal", "jsonl"});
-  if (want("xtcp2-csv")) run_daemon("xtcp2-csv", {"-marshal", "csv"});
-  if (want("ss")) results["ss"] = MeasureSs(ns_names, o.loops);
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"dump_only", dump_cmd},
+      {"xtcp2", daemon_cmd({"-marshal", "protobufList"})},
+      {"xtcp2-uring", daemon_cmd({"-marshal", "protobufList", "-ioUring"})},
+      {"xtcp2-jsonl", daemon_cmd({"-marshal", "jsonl"})},
+      {"xtcp2-csv", daemon_cmd({"-marshal", "csv"})},
+  };
+  std::map<std::string, std::vector<Result>> runs;
+  for (int rep = 0; rep < o.repeat; ++rep) {
+    for (const auto& [name, cmd] : cases) {
+      if (want(name)) runs[name].push_back(Measure(name, cmd, o.loops));
+    }
+    if (want("ss")) runs["ss"].push_back(MeasureSs(ns_names, o.loops));
+  }
+  std::map<std::string, Result> results;
+  for (auto& [name, rs] : runs) {
+    std::sort(rs.begin(), rs.end(), [](const Result& a, const Result& b) {
+      return a.user_s + a.sys_s < b.user_s + b.sys_s;
+    });
+    results[name] = rs[rs.size() / 2];
+  }
+  if (!results.count("dump_only")) results["dump_only"] = probe;
 
   // ---- report ----
   const double per = static_cast<double>(opened) * o.loops;
@@ -260,7 +281,7 @@ int Main(int argc, char** argv) {
       "| case | CPU µs/socket/poll (user+sys) | user | sys | wall ms/poll | peak RSS MiB | peak "
       "threads | "
       "allocs/poll |\n|---|---|---|---|---|---|---|---|\n",
-      opened, o.namespaces, o.loops, testing::Run({"uname", "-r"}).out.substr(0, 40));
+      opened, o.namespaces, o.loops, o.repeat, testing::Run({"uname", "-r"}).out.substr(0, 40));
   if (!report.empty() && report[report.size() - 1] != '\n') report += '\n';
   for (const char* c : {"dump_only", "xtcp2", "xtcp2-uring", "xtcp2-jsonl", "xtcp2-csv", "ss"}) {
     if (!results.count(c)) continue;

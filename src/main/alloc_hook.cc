@@ -6,6 +6,7 @@
 #include "common/alloc_counter.h"
 
 #ifdef XTCP_HAVE_TCMALLOC
+#include <gperftools/malloc_extension.h>
 #include <gperftools/malloc_hook.h>
 #endif
 
@@ -21,6 +22,10 @@ uint64_t Count() { return g_allocations.load(std::memory_order_relaxed); }
 void InstallAllocationCounter() {
 #ifdef XTCP_HAVE_TCMALLOC
   if (MallocHook::AddNewHook(&OnNew)) SetAllocationCounter(&Count);
+  // Return freed spans to the kernel at once. The daemon's big buffers are long-lived and reused,
+  // so this costs nothing measurable per poll, and keeps memory freed by an unusual burst (a huge
+  // Envelope, many namespaces going away) from staying resident.
+  MallocExtension::instance()->SetNumericProperty("tcmalloc.aggressive_memory_decommit", 1);
 #endif
 }
 

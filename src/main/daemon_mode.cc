@@ -46,6 +46,7 @@ int RunDaemon(const config::Config& cfg) {
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGUSR2);  // internal: ends the signal thread at exit
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a vanished stream peer is an error return, not a death
 
@@ -84,7 +85,7 @@ int RunDaemon(const config::Config& cfg) {
     const timespec tick{0, 100 * 1000 * 1000};
     while (!finished.load()) {
       const int sig = sigtimedwait(&sigs, nullptr, &tick);
-      if (sig <= 0) continue;
+      if (sig <= 0 || sig == SIGUSR2) continue;
       if (signals.fetch_add(1) == 0) {
         XTCP_LOG(kInfo,
                  "signal %d caught: stopping polls, flushing and draining (-shutdownTimeout %s)",
@@ -108,6 +109,7 @@ int RunDaemon(const config::Config& cfg) {
   batcher.Flush(FlushReason::kShutdown);
   const absl::Status drained = output.Stop(std::max(absl::ZeroDuration(), deadline - absl::Now()));
   finished.store(true);
+  pthread_kill(signal_thread.native_handle(), SIGUSR2);
   signal_thread.join();
   (*http)->Stop();
   if (*profile != nullptr) {
@@ -122,7 +124,8 @@ int RunDaemon(const config::Config& cfg) {
     XTCP_LOG(kError, "%s", std::string(ran.message()));
     return 1;
   }
-  XTCP_LOG(kInfo, "stopped: %d rows sent, %d rows lost", output.rows_sent(), output.rows_lost());
+  XTCP_LOG(kInfo, "stopped: %d rows accepted by the sink, %d rows lost before it",
+           output.rows_sent(), output.rows_lost());
   if (!drained.ok()) XTCP_LOG(kError, "shutdown: %s", std::string(drained.message()));
   return 0;
 }

@@ -12,7 +12,6 @@
 //
 // Counters (destHTTP): upstream newRequest/error, do/error, status/error, posts/count,
 // postBytes/count; ours the latency summary destHTTP/post/count (seconds).
-#include <curl/curl.h>
 
 #include <mutex>
 
@@ -20,17 +19,21 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/strings.h"
+#include "sink/lazy_libs.h"
 #include "sink/sinks.h"
 #include "sink/socket_util.h"
 
 namespace xtcp::sink {
 namespace {
 
+// libcurl, loaded when the first http(s) sink is made (see lazy_libs.h).
+const CurlApi* g_curl = nullptr;
+
 constexpr absl::Duration kDefaultTimeout = absl::Seconds(10);
 
 void GlobalInit() {
   static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::call_once(once, [] { g_curl->curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
 size_t DiscardBody(char*, size_t size, size_t nmemb, void*) { return size * nmemb; }
@@ -44,8 +47,8 @@ class HttpSink final : public Sink {
                                                              : kDefaultTimeout) {
     const std::string type =
         opts.content_type.empty() ? "application/octet-stream" : opts.content_type;
-    headers_ = curl_slist_append(headers_, absl::StrCat("Content-Type: ", type).c_str());
-    headers_ = curl_slist_append(headers_, "Expect:");  // no 100-continue round trip
+    headers_ = g_curl->curl_slist_append(headers_, absl::StrCat("Content-Type: ", type).c_str());
+    headers_ = g_curl->curl_slist_append(headers_, "Expect:");  // no 100-continue round trip
     if (Metrics* m = opts.metrics) {
       new_request_errors_ = &m->Count("destHTTP", "newRequest", "error");
       do_errors_ = &m->Count("destHTTP", "do", "error");
@@ -56,8 +59,8 @@ class HttpSink final : public Sink {
     }
   }
   ~HttpSink() override {
-    if (curl_ != nullptr) curl_easy_cleanup(curl_);
-    curl_slist_free_all(headers_);
+    if (curl_ != nullptr) g_curl->curl_easy_cleanup(curl_);
+    g_curl->curl_slist_free_all(headers_);
   }
 
   std::string_view scheme() const override { return scheme_; }
@@ -67,20 +70,21 @@ class HttpSink final : public Sink {
       Inc(new_request_errors_);
       return absl::InternalError("destHTTP: cannot create a libcurl handle");
     }
-    curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, payload.data());
-    curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
+    g_curl->curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, payload.data());
+    g_curl->curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE,
+                             static_cast<curl_off_t>(payload.size()));
     const absl::Time start = absl::Now();
-    const CURLcode rc = curl_easy_perform(curl_);
+    const CURLcode rc = g_curl->curl_easy_perform(curl_);
     if (rc != CURLE_OK) {
       Inc(do_errors_);
       absl::Status s = absl::UnavailableError(
-          absl::StrCat("destHTTP POST ", url_, ": ", curl_easy_strerror(rc),
+          absl::StrCat("destHTTP POST ", url_, ": ", g_curl->curl_easy_strerror(rc),
                        error_[0] != '\0' ? absl::StrCat(" (", error_, ")") : ""));
       Warn(s.message());
       return s;
     }
     long status = 0;
-    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status);
+    g_curl->curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status);
     if (status < 200 || status >= 300) {
       Inc(status_errors_);
       absl::Status s =
@@ -108,24 +112,24 @@ class HttpSink final : public Sink {
 
   bool Setup() {
     GlobalInit();
-    curl_ = curl_easy_init();
+    curl_ = g_curl->curl_easy_init();
     if (curl_ == nullptr) return false;
     const long ms = static_cast<long>(absl::ToInt64Milliseconds(timeout_));
     bool ok = true;
-    ok &= curl_easy_setopt(curl_, CURLOPT_URL, url_.c_str()) == CURLE_OK;
-    ok &= curl_easy_setopt(curl_, CURLOPT_POST, 1L) == CURLE_OK;
-    ok &= curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers_) == CURLE_OK;
-    ok &= curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, ms) == CURLE_OK;
-    ok &= curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, ms) == CURLE_OK;
-    ok &= curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;  // threads: no SIGALRM
-    ok &= curl_easy_setopt(curl_, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
-    ok &= curl_easy_setopt(curl_, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
-    ok &= curl_easy_setopt(curl_, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
-    ok &= curl_easy_setopt(curl_, CURLOPT_USERAGENT, "xtcp2") == CURLE_OK;
-    ok &= curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &DiscardBody) == CURLE_OK;
-    ok &= curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, error_) == CURLE_OK;
+    ok &= g_curl->curl_easy_setopt(curl_, CURLOPT_URL, url_.c_str()) == CURLE_OK;
+    ok &= g_curl->curl_easy_setopt(curl_, CURLOPT_POST, 1L) == CURLE_OK;
+    ok &= g_curl->curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers_) == CURLE_OK;
+    ok &= g_curl->curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, ms) == CURLE_OK;
+    ok &= g_curl->curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, ms) == CURLE_OK;
+    ok &= g_curl->curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;  // threads: no SIGALRM
+    ok &= g_curl->curl_easy_setopt(curl_, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
+    ok &= g_curl->curl_easy_setopt(curl_, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
+    ok &= g_curl->curl_easy_setopt(curl_, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
+    ok &= g_curl->curl_easy_setopt(curl_, CURLOPT_USERAGENT, "xtcp2") == CURLE_OK;
+    ok &= g_curl->curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &DiscardBody) == CURLE_OK;
+    ok &= g_curl->curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, error_) == CURLE_OK;
     if (!ok) {
-      curl_easy_cleanup(curl_);
+      g_curl->curl_easy_cleanup(curl_);
       curl_ = nullptr;
     }
     return ok;
@@ -149,24 +153,30 @@ class HttpSink final : public Sink {
 // Checks the URL with libcurl's own parser: http or https, a host, nothing libcurl rejects.
 absl::Status ValidateUrl(const std::string& url, std::string_view scheme) {
   GlobalInit();
-  CURLU* u = curl_url();
-  const CURLUcode rc = curl_url_set(u, CURLUPART_URL, url.c_str(), 0);
+  CURLU* u = g_curl->curl_url();
+  const CURLUcode rc = g_curl->curl_url_set(u, CURLUPART_URL, url.c_str(), 0);
   char* host = nullptr;
-  if (rc == CURLUE_OK) curl_url_get(u, CURLUPART_HOST, &host, 0);
+  if (rc == CURLUE_OK) g_curl->curl_url_get(u, CURLUPART_HOST, &host, 0);
   const bool has_host = host != nullptr && host[0] != '\0';
-  curl_free(host);
-  curl_url_cleanup(u);
+  g_curl->curl_free(host);
+  g_curl->curl_url_cleanup(u);
   if (rc != CURLUE_OK || !has_host) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid value \"", url, "\" for flag -dest: not a valid ", AsAbsl(scheme),
                      " URL (want ", AsAbsl(scheme), "://host[:port]/path)",
-                     rc != CURLUE_OK ? absl::StrCat(": ", curl_url_strerror(rc)) : ""));
+                     rc != CURLUE_OK ? absl::StrCat(": ", g_curl->curl_url_strerror(rc)) : ""));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<Sink>> NewHttpScheme(const SinkOptions& opts,
                                                     std::string_view scheme) {
+  auto api = LoadCurl();
+  if (!api.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("-dest ", AsAbsl(scheme), ": ", api.status().message()));
+  }
+  g_curl = *api;
   if (absl::Status s = ValidateUrl(opts.dest, scheme); !s.ok()) return s;
   return std::make_unique<HttpSink>(opts.dest, scheme, opts);
 }

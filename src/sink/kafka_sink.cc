@@ -9,7 +9,7 @@
 //                 default, 300 s). Nothing here blocks the daemon.
 //   delivery      a poll thread serves delivery reports: destKafka/Produce/count or /error and
 //                 the latency summary with the same labels (seconds from produce to ack)
-//   Drain()       rd_kafka_flush() within the timeout; what is still undelivered is counted
+//   Drain()       g_rdk->rd_kafka_flush() within the timeout; what is still undelivered is counted
 //                 (destKafka/FlushOnClose/error once, destKafka/undelivered/error per message)
 //   compression   auto|"" -> zstd (upstream prefers zstd; librdkafka sends a batch uncompressed
 //                 to a broker too old for zstd, < Kafka 2.1), or zstd|lz4|snappy|gzip|none as is
@@ -22,7 +22,6 @@
 // e.g. all brokers down). librdkafka's own log lines go to our log at debug level.
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
-#include <librdkafka/rdkafka.h>
 
 #include <algorithm>
 #include <atomic>
@@ -40,11 +39,15 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/strings.h"
+#include "sink/lazy_libs.h"
 #include "sink/sinks.h"
 #include "sink/socket_util.h"
 
 namespace xtcp::sink {
 namespace {
+
+// librdkafka, loaded when the first kafka sink is made (see lazy_libs.h).
+const RdKafkaApi* g_rdk = nullptr;
 
 constexpr int kMessageMaxBytes = 1000000;  // upstream ProducerBatchMaxBytes
 
@@ -91,15 +94,15 @@ class KafkaSink final : public Sink {
     if (poller_.joinable()) poller_.join();
     if (rk_ != nullptr) {
       // Whatever Drain() did not deliver is failed now (and counted by its delivery reports).
-      rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-      rd_kafka_poll(rk_, 0);
-      if (rkt_ != nullptr) rd_kafka_topic_destroy(rkt_);
-      rd_kafka_destroy(rk_);
+      g_rdk->rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+      g_rdk->rd_kafka_poll(rk_, 0);
+      if (rkt_ != nullptr) g_rdk->rd_kafka_topic_destroy(rkt_);
+      g_rdk->rd_kafka_destroy(rk_);
     }
   }
 
   absl::Status Init(const SinkOptions& opts, const std::string& codec) {
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_t* conf = g_rdk->rd_kafka_conf_new();
     const std::string timeout_ms =
         opts.produce_timeout > absl::ZeroDuration()
             ? absl::StrCat(absl::ToInt64Milliseconds(opts.produce_timeout))
@@ -120,29 +123,31 @@ class KafkaSink final : public Sink {
     char err[512];
     for (const auto& [k, v] : settings) {
       if (v.empty()) continue;
-      if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-        rd_kafka_conf_destroy(conf);
+      if (g_rdk->rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) !=
+          RD_KAFKA_CONF_OK) {
+        g_rdk->rd_kafka_conf_destroy(conf);
         return absl::InvalidArgumentError(
             absl::StrCat("invalid kafka setting ", k, "=", v, ": ", err));
       }
     }
-    rd_kafka_conf_set_opaque(conf, this);
-    rd_kafka_conf_set_dr_msg_cb(conf, &KafkaSink::OnDelivery);
-    rd_kafka_conf_set_error_cb(conf, &KafkaSink::OnError);
-    rd_kafka_conf_set_log_cb(conf, &KafkaSink::OnLog);
-    if (metrics_ != nullptr) rd_kafka_conf_set_stats_cb(conf, &KafkaSink::OnStats);
-    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));  // owns conf on success
+    g_rdk->rd_kafka_conf_set_opaque(conf, this);
+    g_rdk->rd_kafka_conf_set_dr_msg_cb(conf, &KafkaSink::OnDelivery);
+    g_rdk->rd_kafka_conf_set_error_cb(conf, &KafkaSink::OnError);
+    g_rdk->rd_kafka_conf_set_log_cb(conf, &KafkaSink::OnLog);
+    if (metrics_ != nullptr) g_rdk->rd_kafka_conf_set_stats_cb(conf, &KafkaSink::OnStats);
+    rk_ = g_rdk->rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));  // owns conf on success
     if (rk_ == nullptr) {
-      rd_kafka_conf_destroy(conf);
+      g_rdk->rd_kafka_conf_destroy(conf);
       return absl::InvalidArgumentError(absl::StrCat("kafka: cannot create producer: ", err));
     }
-    rkt_ = rd_kafka_topic_new(rk_, topic_name_.c_str(), nullptr);
+    rkt_ = g_rdk->rd_kafka_topic_new(rk_, topic_name_.c_str(), nullptr);
     if (rkt_ == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "kafka: topic \"", topic_name_, "\": ", rd_kafka_err2str(rd_kafka_last_error())));
+      return absl::InvalidArgumentError(
+          absl::StrCat("kafka: topic \"", topic_name_,
+                       "\": ", g_rdk->rd_kafka_err2str(g_rdk->rd_kafka_last_error())));
     }
     poller_ = std::thread([this] {
-      while (!stop_.load()) rd_kafka_poll(rk_, 100);
+      while (!stop_.load()) g_rdk->rd_kafka_poll(rk_, 100);
     });
     XTCP_LOG(kInfo, "sink kafka: brokers %s topic %s compression %s", brokers_, topic_name_, codec);
     return absl::OkStatus();
@@ -151,10 +156,10 @@ class KafkaSink final : public Sink {
   std::string_view scheme() const override { return "kafka"; }
 
   absl::Status Send(std::string_view payload) override {
-    if (rd_kafka_produce(rkt_, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
-                         const_cast<char*>(payload.data()), payload.size(), nullptr, 0,
-                         nullptr) != 0) {
-      const rd_kafka_resp_err_t err = rd_kafka_last_error();
+    if (g_rdk->rd_kafka_produce(rkt_, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                                const_cast<char*>(payload.data()), payload.size(), nullptr, 0,
+                                nullptr) != 0) {
+      const rd_kafka_resp_err_t err = g_rdk->rd_kafka_last_error();
       absl::Status s;
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         Inc(queue_full_);
@@ -162,7 +167,7 @@ class KafkaSink final : public Sink {
                                                       outstanding_.load(), " messages waiting)"));
       } else {
         Inc(enqueue_errors_);
-        s = absl::UnavailableError(absl::StrCat("kafka: produce: ", rd_kafka_err2str(err)));
+        s = absl::UnavailableError(absl::StrCat("kafka: produce: ", g_rdk->rd_kafka_err2str(err)));
       }
       Warn(s.message());
       return s;
@@ -176,9 +181,9 @@ class KafkaSink final : public Sink {
   absl::Status Drain(absl::Duration timeout) override {
     const int ms = static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(timeout), 0,
                                                         std::numeric_limits<int>::max()));
-    rd_kafka_flush(rk_, ms);
+    g_rdk->rd_kafka_flush(rk_, ms);
     // Delivery reports that flush() queued are served by the poll thread; give it a moment.
-    for (int i = 0; i < 50 && outstanding_.load() > 0 && rd_kafka_outq_len(rk_) == 0; ++i) {
+    for (int i = 0; i < 50 && outstanding_.load() > 0 && g_rdk->rd_kafka_outq_len(rk_) == 0; ++i) {
       absl::SleepFor(absl::Milliseconds(2));
     }
     const int64_t left = outstanding_.load();
@@ -206,12 +211,12 @@ class KafkaSink final : public Sink {
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
     auto* self = static_cast<KafkaSink*>(opaque);
     self->outstanding_.fetch_sub(1);
-    const int64_t us = rd_kafka_message_latency(msg);
+    const int64_t us = g_rdk->rd_kafka_message_latency(msg);
     const double seconds = us >= 0 ? static_cast<double>(us) / 1e6 : 0;
     if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       Inc(self->produce_errors_);
       if (self->produce_error_latency_) self->produce_error_latency_->Observe(seconds);
-      self->Warn(absl::StrCat("delivery failed: ", rd_kafka_err2str(msg->err)));
+      self->Warn(absl::StrCat("delivery failed: ", g_rdk->rd_kafka_err2str(msg->err)));
       return;
     }
     Inc(self->produced_);
@@ -221,8 +226,8 @@ class KafkaSink final : public Sink {
   static void OnError(rd_kafka_t*, int err, const char* reason, void* opaque) {
     auto* self = static_cast<KafkaSink*>(opaque);
     Inc(self->client_errors_);
-    self->Warn(
-        absl::StrCat(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), ": ", reason));
+    self->Warn(absl::StrCat(g_rdk->rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), ": ",
+                            reason));
   }
 
   // Connection failures also arrive through OnError (rate-limited), so librdkafka's own lines
@@ -306,6 +311,10 @@ class KafkaSink final : public Sink {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Sink>> NewKafka(const SinkOptions& opts, std::string_view address) {
+  auto api = LoadRdKafka();
+  if (!api.ok())
+    return absl::FailedPreconditionError(absl::StrCat("-dest kafka: ", api.status().message()));
+  g_rdk = *api;
   auto codec = Codec(opts.kafka_compression);
   if (!codec.ok()) return codec.status();
   std::vector<std::string> brokers;

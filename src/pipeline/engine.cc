@@ -79,7 +79,10 @@ absl::Status Engine::Init() {
   self_inode_ = *self;
 
   CollectorOptions& o = ctx_.opts;
-  o.readers = cfg_.netlinkers;
+  // With -ioUring one ring per namespace reads: its multishot receive drains a whole dump in one
+  // wait, and further rings armed on the same socket would only be woken for nothing (every ring
+  // polls the socket), costing CPU and buffer memory. -netlinkers sets the syscall readers.
+  o.readers = cfg_.io_uring ? 1 : cfg_.netlinkers;
   o.buffer_size = cfg_.RecvBufferSize();
   o.recv_timeout = absl::Milliseconds(static_cast<int64_t>(cfg_.nl_timeout_ms));
   o.modulus = cfg_.modulus == 0 ? 1 : cfg_.modulus;

@@ -51,6 +51,7 @@ struct Options {
   int namespaces = 1;
   int loops = 20;
   int repeat = 3;  // each case runs this many times; the report takes the median by CPU
+  int soak = 0;    // > 0: also run the daemon for this many polls and report RSS over time
   std::vector<std::string> cases = {"dump_only",   "xtcp2",     "xtcp2-uring",
                                     "xtcp2-jsonl", "xtcp2-csv", "ss"};
   std::string out;
@@ -166,6 +167,8 @@ int Main(int argc, char** argv) {
       o.sockets = std::stoi(v);
     } else if (a == "-namespaces") {
       o.namespaces = std::max(1, std::stoi(v));
+    } else if (a == "-soak") {
+      o.soak = std::stoi(v);
     } else if (a == "-repeat") {
       o.repeat = std::max(1, std::stoi(v));
     } else if (a == "-loops") {
@@ -280,6 +283,39 @@ int Main(int argc, char** argv) {
   }
   if (!results.count("dump_only")) results["dump_only"] = probe;
 
+  // ---- soak: RSS over many polls ----
+  std::string soak_report;
+  if (o.soak > 0) {
+    std::vector<std::string> cmd = daemon_cmd({"-marshal", "protobufList"});
+    for (size_t i = 0; i + 1 < cmd.size(); ++i) {
+      if (cmd[i] == "-maxLoops") cmd[i + 1] = std::to_string(o.soak);
+      if (cmd[i] == "-frequency") cmd[i + 1] = "100ms";
+      if (cmd[i] == "-timeout") cmd[i + 1] = "90ms";
+    }
+    const std::string err = testing::TempPath("soak-err");
+    Child c = Child::Start(cmd, err);
+    const std::string status = absl::StrCat("/proc/", c.pid(), "/status");
+    std::vector<long> rss;  // VmRSS in KiB, every 100 ms
+    int st = -1000;
+    for (int i = 0; i < 100000 && st == -1000; ++i) {
+      const std::string text = ReadFile(status);
+      if (const size_t at = text.find("VmRSS:"); at != std::string::npos) {
+        rss.push_back(std::strtol(text.c_str() + at + 6, nullptr, 10));
+      }
+      st = c.Wait(absl::Milliseconds(100));
+    }
+    const std::string log = ReadFile(err);
+    ::unlink(err.c_str());
+    if (rss.size() >= 10) {
+      auto at = [&](double f) { return rss[std::min(rss.size() - 1, static_cast<size_t>(f * rss.size()))] / 1024.0; };
+      soak_report = absl::StrFormat(
+          "\nsoak: %d polls at 100 ms, exit %d: RSS %.1f MiB at 5%%, %.1f at 25%%, %.1f at 50%%, %.1f at 75%%, "
+          "%.1f MiB at the end (max %.1f)\n",
+          o.soak, st, at(0.05), at(0.25), at(0.5), at(0.75), at(0.999),
+          *std::max_element(rss.begin(), rss.end()) / 1024.0);
+    }
+  }
+
   // ---- report ----
   const double per = static_cast<double>(opened) * o.loops;
   std::string report = absl::StrFormat(
@@ -323,6 +359,7 @@ int Main(int argc, char** argv) {
         "  xtcp2 threads                  = %d (netlinkers 4 x %d namespaces + constant)\n",
         results["xtcp2"].peak_threads, o.namespaces + 1);
   }
+  report += soak_report;
   std::fputs(report.c_str(), stdout);
   if (!o.out.empty()) std::ofstream(o.out) << report;
   for (auto& f : farms) f.Finish(absl::Seconds(30));

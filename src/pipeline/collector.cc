@@ -277,19 +277,18 @@ void NamespaceCollector::HandleDatagram(Reader* r, std::span<const uint8_t> d, b
 
   decode::DecodeProblems before = r->problems;
   uint32_t stale = 0, skipped = 0;
-  const decode::WalkResult w = decode::WalkDatagram(d, ctx_->opts.decode, &r->scratch, &r->problems,
-                                                    [&](uint32_t s, record::FlatRecord& rec) {
-                                                      if (slot == nullptr || s != seq) {
-                                                        ++stale;
-                                                        return;
-                                                      }
-                                                      if (modulus > 1 && (index++ % modulus) != 0) {
-                                                        ++skipped;
-                                                        return;
-                                                      }
-                                                      rec.meta.record_counter = counter++;
-                                                      r->batch.Add(rec);
-                                                    });
+  const decode::WalkResult w = decode::WalkDatagram(
+      d, ctx_->opts.decode, &r->scratch, &r->problems, [&](uint32_t s, record::FlatRecord& rec) {
+        if (slot == nullptr || s != seq) {
+          ++stale;
+          return;
+        }
+        if (modulus > 1 && (index++ % modulus) != 0) {
+          ++skipped;
+          return;
+        }
+        r->batch.Add(r->encoder, counter++, rec.payload);
+      });
   const size_t rows = r->batch.rows();
   r->batch.AppendTo(ctx_->batcher);
   sockets_seen_.fetch_add(w.sockets, std::memory_order_relaxed);

@@ -274,6 +274,18 @@ int Main(int argc, char** argv) {
     }
     if (want("ss")) runs["ss"].push_back(MeasureSs(ns_names, o.loops));
   }
+  // Ratios are taken within each repetition (cases of one repetition run back to back), then the
+  // median over repetitions: the machine's speed drifts more between repetitions than within.
+  auto paired = [&](const std::string& a, const std::string& b, bool rss) {
+    std::vector<double> v;
+    for (size_t i = 0; i < std::min(runs[a].size(), runs[b].size()); ++i) {
+      const Result& x = runs[a][i];
+      const Result& y = runs[b][i];
+      v.push_back(rss ? static_cast<double>(x.peak_rss_kb) / y.peak_rss_kb
+                      : (x.user_s + x.sys_s) / (y.user_s + y.sys_s));
+    }
+    return Median(v);
+  };
   std::map<std::string, Result> results;
   for (auto& [name, rs] : runs) {
     std::sort(rs.begin(), rs.end(), [](const Result& a, const Result& b) {
@@ -307,9 +319,12 @@ int Main(int argc, char** argv) {
     const std::string log = ReadFile(err);
     ::unlink(err.c_str());
     if (rss.size() >= 10) {
-      auto at = [&](double f) { return rss[std::min(rss.size() - 1, static_cast<size_t>(f * rss.size()))] / 1024.0; };
+      auto at = [&](double f) {
+        return rss[std::min(rss.size() - 1, static_cast<size_t>(f * rss.size()))] / 1024.0;
+      };
       soak_report = absl::StrFormat(
-          "\nsoak: %d polls at 100 ms, exit %d: RSS %.1f MiB at 5%%, %.1f at 25%%, %.1f at 50%%, %.1f at 75%%, "
+          "\nsoak: %d polls at 100 ms, exit %d: RSS %.1f MiB at 5%%, %.1f at 25%%, %.1f at 50%%, "
+          "%.1f at 75%%, "
           "%.1f MiB at the end (max %.1f)\n",
           o.soak, st, at(0.05), at(0.25), at(0.5), at(0.75), at(0.999),
           *std::max_element(rss.begin(), rss.end()) / 1024.0);
@@ -326,7 +341,8 @@ int Main(int argc, char** argv) {
       "allocs/poll |\n|---|---|---|---|---|---|---|---|\n",
       opened, o.namespaces, o.loops, o.repeat, testing::Run({"uname", "-r"}).out.substr(0, 40));
   if (!report.empty() && report[report.size() - 1] != '\n') report += '\n';
-  for (const char* c : {"dump_only", "xtcp2", "xtcp2-n1", "xtcp2-uring", "xtcp2-jsonl", "xtcp2-csv", "ss"}) {
+  for (const char* c :
+       {"dump_only", "xtcp2", "xtcp2-n1", "xtcp2-uring", "xtcp2-jsonl", "xtcp2-csv", "ss"}) {
     if (!results.count(c)) continue;
     const Result& r = results[c];
     absl::StrAppendFormat(
@@ -335,18 +351,23 @@ int Main(int argc, char** argv) {
         r.wall_per_poll_ms, r.peak_rss_kb / 1024.0, r.peak_threads,
         r.allocs_per_poll < 0 ? std::string("-") : absl::StrCat(r.allocs_per_poll));
   }
-  auto cpu = [&](const std::string& c) { return results[c].user_s + results[c].sys_s; };
-  report += "\nratios (targets in parentheses):\n";
+  report +=
+      "\nratios, median over repetitions of the ratio within a repetition (targets in "
+      "parentheses):\n";
   if (results.count("xtcp2")) {
     absl::StrAppendFormat(&report, "  xtcp2 CPU / dump_only CPU      = %.2f  (<= 1.3)\n",
-                          cpu("xtcp2") / cpu("dump_only"));
+                          paired("xtcp2", "dump_only", false));
+    if (results.count("xtcp2-n1")) {
+      absl::StrAppendFormat(&report, "  xtcp2 -netlinkers 1 / dump_only = %.2f\n",
+                            paired("xtcp2-n1", "dump_only", false));
+    }
     if (results.count("ss")) {
       absl::StrAppendFormat(&report, "  xtcp2 CPU / ss -tinm CPU       = %.2f  (<= 0.3)\n",
-                            cpu("xtcp2") / cpu("ss"));
+                            paired("xtcp2", "ss", false));
     }
     if (results.count("xtcp2-uring")) {
       absl::StrAppendFormat(&report, "  io_uring CPU / syscall CPU     = %.2f  (<= 1.0)\n",
-                            cpu("xtcp2-uring") / cpu("xtcp2"));
+                            paired("xtcp2-uring", "xtcp2", false));
       absl::StrAppendFormat(
           &report, "  io_uring RSS / syscall RSS     = %.2f  (<= 1.2)\n",
           static_cast<double>(results["xtcp2-uring"].peak_rss_kb) / results["xtcp2"].peak_rss_kb);

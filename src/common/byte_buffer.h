@@ -45,8 +45,9 @@ class ByteBuffer {
   }
   void Append(std::string_view s) { Append(s.data(), s.size()); }
 
+  // Makes the capacity at least `n` (exactly `n` if it grows: no rounding up).
   void Reserve(size_t n) {
-    if (n > capacity_) Grow(n);
+    if (n > capacity_) Reallocate(n);
   }
   // Drops the allocation if it is larger than `keep` bytes (bounds memory after a huge burst).
   void ShrinkTo(size_t keep) {
@@ -62,6 +63,9 @@ class ByteBuffer {
   void Grow(size_t need) {
     size_t cap = capacity_ == 0 ? 256 : capacity_;
     while (cap < need) cap *= 2;
+    Reallocate(cap);
+  }
+  void Reallocate(size_t cap) {
     auto fresh = std::make_unique_for_overwrite<uint8_t[]>(cap);
     if (size_ != 0) std::memcpy(fresh.get(), data_.get(), size_);
     data_ = std::move(fresh);

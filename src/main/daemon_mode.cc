@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "main/modes.h"
+#include "main/output_setup.h"
 #include "observe/capabilities.h"
 #include "observe/http_server.h"
 #include "observe/profiling.h"
@@ -25,21 +26,13 @@
 #include "pipeline/stamp.h"
 
 namespace xtcp::main {
-namespace {
-
-int StartupError(const absl::Status& s, int code) {
-  std::fprintf(stderr, "xtcp2: %s\n", std::string(s.message()).c_str());
-  return code;
-}
-
-}  // namespace
 
 int RunDaemon(const config::Config& cfg) {
   // Heap sampling must be on before anything else runs: it may re-execute the binary once.
   observe::EnsureHeapSampling();
-  if (absl::Status caps = observe::CheckCapabilities(); !caps.ok()) return StartupError(caps, 1);
+  if (absl::Status caps = observe::CheckCapabilities(); !caps.ok()) return ReportStartupError(caps);
   auto profile = observe::OneShotProfile::Start(cfg.profile_mode);
-  if (!profile.ok()) return StartupError(profile.status(), 1);
+  if (!profile.ok()) return ReportStartupError(profile.status());
 
   // Signals are taken by one thread (sigtimedwait) and never interrupt the others.
   sigset_t sigs;
@@ -54,30 +47,19 @@ int RunDaemon(const config::Config& cfg) {
   metrics.Count("Run", "start", "counter").Increment();
   observe::Readiness readiness;
   auto http = observe::HttpServer::Start(cfg, &metrics, &readiness);
-  if (!http.ok()) return StartupError(http.status(), 1);
-  auto marshaller = CreateMarshaller({cfg.marshal, cfg.csv_columns});
-  if (!marshaller.ok()) return StartupError(marshaller.status(), 2);
-  SinkOptions sink_opts;
-  sink_opts.dest = cfg.dest;
-  sink_opts.content_type = std::string((*marshaller)->content_type());
-  sink_opts.topic = cfg.topic;
-  sink_opts.kafka_compression = cfg.kafka_compression;
-  sink_opts.produce_timeout = cfg.produce_timeout;
-  sink_opts.metrics = &metrics;
-  auto sink = CreateSink(sink_opts);
-  if (!sink.ok()) return StartupError(sink.status(), 2);
+  if (!http.ok()) return ReportStartupError(http.status());
+  auto stage = MakeOutputStage(cfg, &metrics);
+  if (!stage.ok()) return ReportStartupError(stage.status());
+  pipeline::OutputStage& output = **stage;
   auto stamps = pipeline::Stamps::FromConfig(cfg);
-  if (!stamps.ok()) return StartupError(stamps.status(), 1);
+  if (!stamps.ok()) return ReportStartupError(stamps.status());
 
-  pipeline::OutputOptions output_opts;
-  output_opts.envelope_reserve = cfg.EffectiveFlushBytes() + 4096;
-  pipeline::OutputStage output(std::move(*marshaller), std::move(*sink), &metrics, output_opts);
   pipeline::EnvelopeBatcher batcher(cfg.EffectiveFlushRows(), cfg.EffectiveFlushBytes(), &output);
   output.Start();
   auto engine = pipeline::Engine::Create(cfg, &batcher, &*stamps, &metrics);
   if (!engine.ok()) {
     (void)output.Stop(absl::Seconds(1));
-    return StartupError(engine.status(), 1);
+    return ReportStartupError(engine.status());
   }
   std::atomic<bool> finished{false};
   std::atomic<int> signals{0};

@@ -107,25 +107,12 @@ class DatagramSink final : public Sink {
   }
 
  private:
-  static void Inc(prometheus::Counter* c) {
-    if (c) c->Increment();
-  }
-
-  void Warn(absl::string_view what) {
-    uint64_t held = 0;
-    if (log_limit_.Allow(&held)) {
-      XTCP_LOG(kWarn, "sink %s:%s: %s (%d similar messages suppressed)", scheme_, target_,
-               std::string(what), held);
-    }
-  }
+  void Warn(absl::string_view what) { log_limit_.Warn(absl::StrCat(scheme_, ":", target_), what); }
 
   absl::Status Reconnect() {
-    const absl::Time now = absl::Now();
-    if (!backoff_.Ready(now)) {
-      Inc(backoff_errors_);
-      return absl::UnavailableError(absl::StrCat(scheme_, ":", target_,
-                                                 ": not connected; next attempt in ",
-                                                 absl::FormatDuration(backoff_.Remaining(now))));
+    if (absl::Status s = backoff_.Gate(absl::StrCat(scheme_, ":", target_), backoff_errors_);
+        !s.ok()) {
+      return s;
     }
     absl::StatusOr<UniqueFd> fd = absl::UnavailableError("no address");
     size_t max = max_;

@@ -99,16 +99,7 @@ class HttpSink final : public Sink {
   }
 
  private:
-  static void Inc(prometheus::Counter* c) {
-    if (c) c->Increment();
-  }
-
-  void Warn(absl::string_view what) {
-    uint64_t held = 0;
-    if (log_limit_.Allow(&held)) {
-      XTCP_LOG(kWarn, "sink http: %s (%d similar messages suppressed)", std::string(what), held);
-    }
-  }
+  void Warn(absl::string_view what) { log_limit_.Warn("http", what); }
 
   bool Setup() {
     GlobalInit();

@@ -195,17 +195,9 @@ class KafkaSink final : public Sink {
   }
 
  private:
-  static void Inc(prometheus::Counter* c) {
-    if (c) c->Increment();
-  }
-
   void Warn(absl::string_view what) {
-    uint64_t held = 0;
-    absl::MutexLock lock(&log_mu_);
-    if (log_limit_.Allow(&held)) {
-      XTCP_LOG(kWarn, "sink kafka:%s: %s (%d similar messages suppressed)", brokers_,
-               std::string(what), held);
-    }
+    absl::MutexLock lock(&log_mu_);  // called from librdkafka's threads too
+    log_limit_.Warn(absl::StrCat("kafka:", brokers_), what);
   }
 
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {

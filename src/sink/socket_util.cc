@@ -9,6 +9,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "common/strings.h"
 
 namespace xtcp::sink {
@@ -117,6 +118,22 @@ absl::StatusOr<UniqueFd> Connect(const SockAddr& addr, int socktype, absl::Durat
   timeval tv = absl::ToTimeval(timeout);
   ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   return fd;
+}
+
+absl::Status Backoff::Gate(std::string_view name, prometheus::Counter* refused) const {
+  const absl::Time now = absl::Now();
+  if (Ready(now)) return absl::OkStatus();
+  Inc(refused);
+  return absl::UnavailableError(absl::StrCat(AsAbsl(name), ": not connected; next attempt in ",
+                                             absl::FormatDuration(Remaining(now))));
+}
+
+void LogLimiter::Warn(absl::string_view name, absl::string_view what) {
+  uint64_t held = 0;
+  if (Allow(&held)) {
+    XTCP_LOG(kWarn, "sink %s: %s (%d similar messages suppressed)", std::string(name),
+             std::string(what), held);
+  }
 }
 
 }  // namespace xtcp::sink

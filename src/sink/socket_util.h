@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "prometheus/counter.h"
 
 namespace xtcp::sink {
 
@@ -87,6 +88,9 @@ class Backoff {
     current_ = absl::ZeroDuration();
     next_ = absl::InfinitePast();
   }
+  // OK when an attempt may be made now; otherwise Unavailable "<name>: not connected; next
+  // attempt in …", counted in `refused` (may be null).
+  absl::Status Gate(std::string_view name, prometheus::Counter* refused) const;
 
  private:
   const absl::Duration initial_, max_;
@@ -99,6 +103,9 @@ class Backoff {
 class LogLimiter {
  public:
   explicit LogLimiter(absl::Duration period = absl::Seconds(10)) : period_(period) {}
+  // Logs "sink <name>: <what> (N similar messages suppressed)" at warning level, if allowed now.
+  void Warn(absl::string_view name, absl::string_view what);
+
   bool Allow(uint64_t* suppressed) {
     const absl::Time now = absl::Now();
     if (now < next_) {
@@ -116,6 +123,11 @@ class LogLimiter {
   absl::Time next_ = absl::InfinitePast();
   uint64_t held_ = 0;
 };
+
+// Adds `by` to a counter a sink may not have (it was built without Metrics).
+inline void Inc(prometheus::Counter* c, double by = 1) {
+  if (c != nullptr) c->Increment(by);
+}
 
 // errno as "<call>: <strerror>" in an Unavailable status.
 absl::Status ErrnoStatus(std::string_view what, int err);

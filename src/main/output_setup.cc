@@ -1,0 +1,32 @@
+#include "main/output_setup.h"
+
+#include <cstdio>
+#include <string>
+
+namespace xtcp::main {
+
+absl::StatusOr<std::unique_ptr<pipeline::OutputStage>> MakeOutputStage(const config::Config& cfg,
+                                                                       Metrics* metrics) {
+  auto marshaller = CreateMarshaller({cfg.marshal, cfg.csv_columns});
+  if (!marshaller.ok()) return marshaller.status();
+  SinkOptions sink_opts;
+  sink_opts.dest = cfg.dest;
+  sink_opts.content_type = std::string((*marshaller)->content_type());
+  sink_opts.topic = cfg.topic;
+  sink_opts.kafka_compression = cfg.kafka_compression;
+  sink_opts.produce_timeout = cfg.produce_timeout;
+  sink_opts.metrics = metrics;
+  auto sink = CreateSink(sink_opts);
+  if (!sink.ok()) return sink.status();
+  pipeline::OutputOptions opts;
+  opts.envelope_reserve = cfg.EffectiveFlushBytes() + 4096;
+  return std::make_unique<pipeline::OutputStage>(std::move(*marshaller), std::move(*sink), metrics,
+                                                 opts);
+}
+
+int ReportStartupError(const absl::Status& s, int otherwise) {
+  std::fprintf(stderr, "xtcp2: %s\n", std::string(s.message()).c_str());
+  return absl::IsInvalidArgument(s) || absl::IsNotFound(s) ? 2 : otherwise;
+}
+
+}  // namespace xtcp::main

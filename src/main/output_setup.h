@@ -1,0 +1,23 @@
+#pragma once
+// The output side every mode that writes records builds the same way: -marshal, -dest and the
+// output stage in front of them; plus how main reports a startup error.
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "common/metrics.h"
+#include "config/config.h"
+#include "pipeline/output.h"
+
+namespace xtcp::main {
+
+// The marshaller of -marshal/-columns and the sink of -dest behind an output stage (not started).
+// Bad flag values are InvalidArgument; `metrics` must outlive the stage.
+absl::StatusOr<std::unique_ptr<pipeline::OutputStage>> MakeOutputStage(const config::Config& cfg,
+                                                                       Metrics* metrics);
+
+// Prints "xtcp2: <message>" on stderr and returns the exit code: 2 for bad input
+// (InvalidArgument, NotFound), `otherwise` for anything else.
+int ReportStartupError(const absl::Status& s, int otherwise = 1);
+
+}  // namespace xtcp::main

@@ -334,8 +334,8 @@ int Main(int argc, char** argv) {
   // ---- report ----
   const double per = static_cast<double>(opened) * o.loops;
   std::string report = absl::StrFormat(
-      "load: %d sockets (IPv4+IPv6, cubic+bbr) in %d namespace(s) + the host's; %d polls; kernel "
-      "%s\n\n"
+      "load: %d sockets (IPv4+IPv6, cubic+bbr) in %d namespace(s) + the host's; %d polls per run, "
+      "median of %d runs; kernel %s\n\n"
       "| case | CPU µs/socket/poll (user+sys) | user | sys | wall ms/poll | peak RSS MiB | peak "
       "threads | "
       "allocs/poll |\n|---|---|---|---|---|---|---|---|\n",

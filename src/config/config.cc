@@ -267,8 +267,15 @@ absl::Status Validate(const Config& c) {
     return FlagError("s3UploadBackoffCap", FormatGoDuration(c.s3_upload_backoff_cap),
                      "must not be negative");
   }
-  if (c.prom_listen.find(':') == std::string::npos) {
-    return FlagError("promListen", c.prom_listen, "want [host]:port, e.g. :9088 or 127.0.0.1:9088");
+  {
+    // [host]:port with a numeric port; the host is resolved when the server starts.
+    const size_t colon = c.prom_listen.rfind(':');
+    uint32_t port = 0;
+    if (colon == std::string::npos ||
+        !absl::SimpleAtoi(absl::string_view(c.prom_listen).substr(colon + 1), &port) || port > 65535) {
+      return FlagError("promListen", c.prom_listen,
+                       "want [host]:port with a port of 0-65535, e.g. :9088 or 127.0.0.1:9088");
+    }
   }
   if (c.prom_path.empty() || c.prom_path[0] != '/')
     return FlagError("promPath", c.prom_path, "must start with /");

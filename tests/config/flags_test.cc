@@ -113,6 +113,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{{"-topic", ""}, "-topic"}, BadCase{{"-ioUringRecvBatch", "0"}, "-ioUringRecvBatch"},
         BadCase{{"-maxThreads", "-1"}, "-maxThreads"},
         BadCase{{"-promPath", "metrics"}, "-promPath"},
+                      BadCase{{"-promListen", ":99999"}, "-promListen"},
+                      BadCase{{"-promListen", "localhost"}, "-promListen"},
         BadCase{{"-profile.mode", "gpu"}, "-profile.mode"}, BadCase{{"-dest"}, "-dest"},
         BadCase{{"-reconcileBeforePoll=maybe"}, "-reconcileBeforePoll"},
         BadCase{{"-shutdownTimeout", "0s"}, "-shutdownTimeout"},

@@ -272,7 +272,8 @@ absl::Status Validate(const Config& c) {
     const size_t colon = c.prom_listen.rfind(':');
     uint32_t port = 0;
     if (colon == std::string::npos ||
-        !absl::SimpleAtoi(absl::string_view(c.prom_listen).substr(colon + 1), &port) || port > 65535) {
+        !absl::SimpleAtoi(absl::string_view(c.prom_listen).substr(colon + 1), &port) ||
+        port > 65535) {
       return FlagError("promListen", c.prom_listen,
                        "want [host]:port with a port of 0-65535, e.g. :9088 or 127.0.0.1:9088");
     }

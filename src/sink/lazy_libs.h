@@ -14,24 +14,47 @@
 
 namespace xtcp::sink {
 
-#define XTCP_RDKAFKA_FUNCS(X)                                                                     \
-  X(rd_kafka_conf_new)                                                                            \
-  X(rd_kafka_conf_set)                                                                            \
-  X(rd_kafka_conf_destroy)                                                                        \
-  X(rd_kafka_conf_set_opaque) X(rd_kafka_conf_set_dr_msg_cb) X(rd_kafka_conf_set_error_cb)        \
-      X(rd_kafka_conf_set_log_cb) X(rd_kafka_conf_set_stats_cb) X(rd_kafka_new)                   \
-          X(rd_kafka_destroy) X(rd_kafka_topic_new) X(rd_kafka_topic_destroy) X(rd_kafka_produce) \
-              X(rd_kafka_poll) X(rd_kafka_flush) X(rd_kafka_purge) X(rd_kafka_outq_len)           \
-                  X(rd_kafka_last_error) X(rd_kafka_err2str) X(rd_kafka_err2name)                 \
-                      X(rd_kafka_message_latency)
+// clang-format off
+#define XTCP_RDKAFKA_FUNCS(X)    \
+  X(rd_kafka_conf_new)           \
+  X(rd_kafka_conf_set)           \
+  X(rd_kafka_conf_destroy)       \
+  X(rd_kafka_conf_set_opaque)    \
+  X(rd_kafka_conf_set_dr_msg_cb) \
+  X(rd_kafka_conf_set_error_cb)  \
+  X(rd_kafka_conf_set_log_cb)    \
+  X(rd_kafka_conf_set_stats_cb)  \
+  X(rd_kafka_new)                \
+  X(rd_kafka_destroy)            \
+  X(rd_kafka_topic_new)          \
+  X(rd_kafka_topic_destroy)      \
+  X(rd_kafka_produce)            \
+  X(rd_kafka_poll)               \
+  X(rd_kafka_flush)              \
+  X(rd_kafka_purge)              \
+  X(rd_kafka_outq_len)           \
+  X(rd_kafka_last_error)         \
+  X(rd_kafka_err2str)            \
+  X(rd_kafka_err2name)           \
+  X(rd_kafka_message_latency)
 
-#define XTCP_CURL_FUNCS(X)                                                                     \
-  X(curl_global_init)                                                                          \
-  X(curl_easy_init)                                                                            \
-  X(curl_easy_cleanup)                                                                         \
-  X(curl_easy_setopt) X(curl_easy_perform) X(curl_easy_getinfo) X(curl_easy_strerror)          \
-      X(curl_slist_append) X(curl_slist_free_all) X(curl_free) X(curl_url) X(curl_url_cleanup) \
-          X(curl_url_get) X(curl_url_set) X(curl_url_strerror)
+#define XTCP_CURL_FUNCS(X) \
+  X(curl_global_init)      \
+  X(curl_easy_init)        \
+  X(curl_easy_cleanup)     \
+  X(curl_easy_setopt)      \
+  X(curl_easy_perform)     \
+  X(curl_easy_getinfo)     \
+  X(curl_easy_strerror)    \
+  X(curl_slist_append)     \
+  X(curl_slist_free_all)   \
+  X(curl_free)             \
+  X(curl_url)              \
+  X(curl_url_cleanup)      \
+  X(curl_url_get)          \
+  X(curl_url_set)          \
+  X(curl_url_strerror)
+// clang-format on
 
 #define XTCP_DECLARE_FN(name) decltype(&::name) name;
 struct RdKafkaApi {

@@ -21,7 +21,7 @@ case "$mode" in
   run)
     scripts/install-deps.sh
     configure build -DCMAKE_BUILD_TYPE=RelWithDebInfo
-    ninja -C build -j "$JOBS" xtcp2
+    ninja -C build -j "$JOBS" xtcp2 >&2  # stdout is for records only
     exec build/xtcp2 -dest stdout -marshal jsonl -maxLoops 1 -pollJitterPct 0 -d 1
     ;;
   test)

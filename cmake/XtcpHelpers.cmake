@@ -13,6 +13,20 @@ if(XTCP_SANITIZE)
   set(XTCP_TCMALLOC OFF CACHE BOOL "" FORCE)
 endif()
 
+if(XTCP_TSAN)
+  # ThreadSanitizer (clang). Debian's abseil is not built with TSan; src/common/tsan_absl_shim.cc
+  # tells TSan about absl::Mutex/CondVar/Notification (linked into every executable here).
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+  set(XTCP_TCMALLOC OFF CACHE BOOL "" FORCE)
+endif()
+
+# clang checks the ABSL_GUARDED_BY / ABSL_LOCKS_EXCLUDED annotations (-Wthread-safety); with
+# XTCP_WERROR a lock used against its annotations fails the build.
+if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  list(APPEND XTCP_WARNINGS -Wthread-safety)
+endif()
+
 if(XTCP_FUZZ)
   # Instrument the libraries for coverage feedback; the fuzz target adds -fsanitize=fuzzer itself.
   add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)

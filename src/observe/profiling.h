@@ -78,7 +78,7 @@ class OneShotProfile {
  private:
   enum class Kind { kCpu, kHeap };
   OneShotProfile(Kind kind, std::string path) : kind_(kind), path_(std::move(path)) {}
-  Kind kind_;
+  [[maybe_unused]] Kind kind_;  // read only in builds with gperftools
   std::string path_;
   bool stopped_ = false;
 };

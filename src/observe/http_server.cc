@@ -166,7 +166,7 @@ std::optional<std::string> QueryParam(absl::string_view query, absl::string_view
       if (raw[i] == '+') {
         v.push_back(' ');
       } else if (raw[i] == '%') {
-        const int hi = i + 2 < raw.size() + 0 ? HexDigit(raw[i + 1]) : -1;
+        const int hi = i + 2 < raw.size() ? HexDigit(raw[i + 1]) : -1;
         const int lo = hi >= 0 ? HexDigit(raw[i + 2]) : -1;
         if (lo < 0) return std::string("\x01");
         v.push_back(static_cast<char>(hi * 16 + lo));

@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   }
   xtcp::Metrics metrics;
   xtcp::observe::Readiness readiness;
-  // As src/main/daemon_mode.cc fills them (XTCP_HARNESS_PPROF_LISTEN stands for -pprofListen).
+  // As src/main/daemon_mode.cc fills them.
   xtcp::observe::HttpServerOptions http;
   http.listen = cli.config.prom_listen;
   http.ipv4_ttl = cli.config.ipv4_ttl;
@@ -71,7 +71,6 @@ int main(int argc, char** argv) {
   http.prom_path = cli.config.prom_path;
   http.daemon_version = cli.config.daemon_version;
   http.cmdline = xtcp::observe::ProcessCmdline();
-  if (const char* p = std::getenv("XTCP_HARNESS_PPROF_LISTEN")) http.pprof_listen = p;
   auto server = xtcp::observe::HttpServer::Start(http, &metrics, &readiness);
   if (!server.ok()) {
     std::fprintf(stderr, "xtcp2: %s\n", std::string(server.status().message()).c_str());

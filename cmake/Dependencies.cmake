@@ -6,7 +6,7 @@ find_package(absl CONFIG REQUIRED)
 find_package(gflags CONFIG REQUIRED)
 find_package(Protobuf REQUIRED)
 find_package(prometheus-cpp CONFIG REQUIRED)
-find_package(civetweb CONFIG REQUIRED)
+find_package(civetweb CONFIG REQUIRED)  # tests/sink and bench only (a real HTTP peer)
 find_package(msgpack CONFIG REQUIRED PATHS /usr/lib/x86_64-linux-gnu/cmake/msgpackc-cxx)  # target msgpackc-cxx
 find_package(CURL REQUIRED)
 
@@ -15,6 +15,7 @@ pkg_check_modules(LIBURING REQUIRED IMPORTED_TARGET liburing)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 pkg_check_modules(TCMALLOC REQUIRED IMPORTED_TARGET libtcmalloc)
 pkg_check_modules(PROFILER REQUIRED IMPORTED_TARGET libprofiler)
+pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)  # elfutils: pprof symbolization
 
 if(XTCP_BUILD_TESTS)
   find_package(GTest CONFIG REQUIRED)

@@ -46,7 +46,14 @@ int RunDaemon(const config::Config& cfg) {
   Metrics metrics;
   metrics.Count("Run", "start", "counter").Increment();
   observe::Readiness readiness;
-  auto http = observe::HttpServer::Start(cfg, &metrics, &readiness);
+  observe::HttpServerOptions http_opts;
+  http_opts.listen = cfg.prom_listen;
+  http_opts.ipv4_ttl = cfg.ipv4_ttl;
+  http_opts.ipv6_hop_limit = cfg.ipv6_hop_limit;
+  http_opts.prom_path = cfg.prom_path;
+  http_opts.daemon_version = cfg.daemon_version;
+  http_opts.cmdline = observe::ProcessCmdline();  // until the config helper's masked command line
+  auto http = observe::HttpServer::Start(http_opts, &metrics, &readiness);
   if (!http.ok()) return ReportStartupError(http.status());
   auto stage = MakeOutputStage(cfg, &metrics);
   if (!stage.ok()) return ReportStartupError(stage.status());

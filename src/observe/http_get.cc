@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "common/unique_fd.h"
 #include "observe/listen_socket.h"
 
 namespace xtcp::observe {
@@ -56,7 +57,7 @@ absl::StatusOr<HttpResponse> HttpGet(const std::string& host, uint16_t port,
   }
   const std::string where =
       absl::StrCat(ss.ss_family == AF_INET6 ? absl::StrCat("[", host, "]") : host, ":", port);
-  ScopedFd fd(socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  UniqueFd fd(socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (fd.get() < 0) return absl::UnavailableError(absl::StrCat("socket: ", std::strerror(errno)));
   if (connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     if (errno != EINPROGRESS) {

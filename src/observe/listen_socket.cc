@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -51,8 +50,8 @@ absl::StatusOr<ListenSocket> OpenOne(const sockaddr_storage& want, socklen_t len
   ListenSocket ls;
   ls.family = want.ss_family;
   ls.dual_stack = dual_stack;
-  // Non-blocking: a spurious wake-up of whoever accepts must never block it in accept(2).
-  ls.fd = ScopedFd(socket(want.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  // Non-blocking: the HTTP server's event loop accepts until EAGAIN.
+  ls.fd = UniqueFd(socket(want.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (ls.fd.get() < 0) {
     saved = errno;
     return ErrnoError(absl::StrCat("listen ", where, ": socket"), saved);
@@ -102,43 +101,6 @@ sockaddr_storage Any4(uint16_t port, socklen_t* len) {
 }
 
 }  // namespace
-
-ScopedFd& ScopedFd::operator=(ScopedFd&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = o.release();
-  }
-  return *this;
-}
-
-ScopedFd::~ScopedFd() {
-  if (fd_ >= 0) close(fd_);
-}
-
-sockaddr_storage ConnectableAddress(const sockaddr_storage& bound) {
-  sockaddr_storage out = bound;
-  if (out.ss_family == AF_INET6) {
-    auto* s6 = reinterpret_cast<sockaddr_in6*>(&out);
-    if (IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr)) s6->sin6_addr = in6addr_loopback;
-  } else {
-    auto* s4 = reinterpret_cast<sockaddr_in*>(&out);
-    if (s4->sin_addr.s_addr == htonl(INADDR_ANY)) s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  }
-  return out;
-}
-
-void PokeListener(const sockaddr_storage& addr) {
-  const int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return;
-  const socklen_t len = addr.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-  // Wait for the handshake (loopback: microseconds): closing a connection still in SYN_SENT
-  // would leave only a half-open request on the listener, which wakes nobody.
-  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0 && errno == EINPROGRESS) {
-    pollfd p = {fd, POLLOUT, 0};
-    (void)poll(&p, 1, 100);
-  }
-  close(fd);
-}
 
 absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view text) {
   const auto bad = [&](absl::string_view why) {

@@ -21,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/unique_fd.h"
 
 namespace xtcp::observe {
 
@@ -32,42 +33,14 @@ struct ListenAddress {
 // Parses "[host]:port". Errors name the text and say what is expected.
 absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view text);
 
-// An owned file descriptor (move-only; closes on destruction).
-class ScopedFd {
- public:
-  ScopedFd() = default;
-  explicit ScopedFd(int fd) : fd_(fd) {}
-  ScopedFd(ScopedFd&& o) noexcept : fd_(o.release()) {}
-  ScopedFd& operator=(ScopedFd&& o) noexcept;
-  ScopedFd(const ScopedFd&) = delete;
-  ScopedFd& operator=(const ScopedFd&) = delete;
-  ~ScopedFd();
-
-  int get() const { return fd_; }
-  int release() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_ = -1;
-};
-
 struct ListenSocket {
-  ScopedFd fd;
+  UniqueFd fd;
   int family = 0;  // AF_INET or AF_INET6
   bool dual_stack = false;
   uint16_t port = 0;         // the bound port (the kernel's choice when 0 was asked)
   std::string display;       // "0.0.0.0:9088", "[::]:9088"
   sockaddr_storage local{};  // the bound address
 };
-
-// A connectable address for a bound one (wildcard -> loopback of the same family).
-sockaddr_storage ConnectableAddress(const sockaddr_storage& bound);
-// Opens one TCP connection to `addr` (waiting at most 100 ms for the handshake) and drops it: wakes
-// a poll(2) sleeping on that listener.
-void PokeListener(const sockaddr_storage& addr);
 
 struct SocketOptions {
   uint32_t ipv4_ttl = 0;        // IP_TTL; 0 = kernel default

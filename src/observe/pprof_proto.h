@@ -10,19 +10,26 @@
 // format. google-pprof (gperftools' Perl pprof) reads only the legacy formats, so the HTTP
 // endpoints keep serving those on ?format=legacy.
 //
-// Symbols: ELF .symtab (else .dynsym) of every loaded object (dl_iterate_phdr), demangled; so the
-// names are those of the running binary. Must run in the process that recorded the profile.
+// Encoding: the perftools.profiles messages of proto/perftools/profiles/profile.proto (protobuf).
+// Symbols: elfutils (libdwfl) over this process's mappings (/proc/self/maps): the symbol table of
+// each loaded object (or its separate debug file), demangled; so the names are those of the
+// running binary. Must run in the process that recorded the profile. Mappings carry the file name
+// and GNU build ID of each object.
 
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace xtcp::observe {
 
 // gperftools CPU profile (binary, 64-bit slots) -> profile.proto with sample types
-// samples/count and cpu/nanoseconds.
-absl::StatusOr<std::string> CpuProfileToPprof(absl::string_view legacy);
+// samples/count and cpu/nanoseconds. `start` and `wall` (when the profile began and how long it
+// ran, wall clock) become time_nanos and duration_nanos; the unix epoch and zero leave them unset.
+absl::StatusOr<std::string> CpuProfileToPprof(absl::string_view legacy,
+                                              absl::Time start = absl::UnixEpoch(),
+                                              absl::Duration wall = absl::ZeroDuration());
 
 // tcmalloc heap sample ("heap profile: ... @ heap_v2/<rate>") -> profile.proto with sample types
 // inuse_objects/count and inuse_space/bytes, unsampled as pprof does for heap_v2.

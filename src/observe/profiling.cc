@@ -1,7 +1,9 @@
 #include "observe/profiling.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "common/log.h"
 #include "observe/pprof_proto.h"
 
@@ -67,9 +70,21 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   return out;
 }
 
+// Profiles reveal the process's memory layout and code: the files are the owner's only (0600,
+// whatever the umask, and also when the file existed), and a symbolic link in their place is
+// refused rather than followed (it could point anywhere the daemon may write).
 [[maybe_unused]] absl::Status WriteWholeFile(const std::string& path, absl::string_view data) {
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 && errno == ELOOP) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("refusing to write ", path, ": it is a symbolic link"));
+  }
   if (fd < 0) return absl::InternalError(absl::StrCat("open ", path, ": ", std::strerror(errno)));
+  if (fchmod(fd, 0600) != 0) {
+    const int err = errno;
+    close(fd);
+    return absl::InternalError(absl::StrCat("chmod ", path, ": ", std::strerror(err)));
+  }
   size_t off = 0;
   while (off < data.size()) {
     const ssize_t n = write(fd, data.data() + off, data.size() - off);
@@ -85,6 +100,41 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
     return absl::InternalError(absl::StrCat("close ", path, ": ", std::strerror(errno)));
   }
   return absl::OkStatus();
+}
+
+// A symbolic link at `path` is refused up front, so -profile.mode fails at start-up, not at exit.
+[[maybe_unused]] absl::Status RefuseSymlink(const std::string& path) {
+  struct stat st = {};
+  if (lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("refusing to write ", path, ": it is a symbolic link"));
+  }
+  return absl::OkStatus();
+}
+
+// A fresh directory only we can enter ($TMPDIR or /tmp): gperftools opens its output files by
+// name (following links, mode 0666 & ~umask), so they are written only in here.
+[[maybe_unused]] absl::StatusOr<std::string> PrivateDir() {
+  const char* tmpdir = getenv("TMPDIR");
+  std::string path =
+      absl::StrCat(tmpdir != nullptr && *tmpdir ? tmpdir : "/tmp", "/xtcp2-profile-XXXXXX");
+  if (mkdtemp(path.data()) == nullptr) {
+    return absl::InternalError(absl::StrCat("mkdtemp ", path, ": ", std::strerror(errno)));
+  }
+  return path;
+}
+
+// Removes a PrivateDir() and the files in it.
+[[maybe_unused]] void RemovePrivateDir(const std::string& dir) {
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
+        unlinkat(dirfd(d), e->d_name, 0);
+      }
+    }
+    closedir(d);
+  }
+  rmdir(dir.c_str());
 }
 
 [[maybe_unused]] absl::Status NotBuilt() {
@@ -139,18 +189,14 @@ absl::StatusOr<std::string> CaptureCpuProfile(absl::Duration duration,
   if (!AcquireCpuProfiler()) {
     return absl::FailedPreconditionError("a CPU profile is already being recorded; try later");
   }
-  const char* tmpdir = getenv("TMPDIR");
-  std::string path =
-      absl::StrCat(tmpdir != nullptr && *tmpdir ? tmpdir : "/tmp", "/xtcp2-cpu-XXXXXX");
-  const int fd = mkstemp(path.data());
-  if (fd < 0) {
-    const int err = errno;
+  auto dir = PrivateDir();
+  if (!dir.ok()) {
     ReleaseCpuProfiler();
-    return absl::InternalError(absl::StrCat("mkstemp ", path, ": ", std::strerror(err)));
+    return dir.status();
   }
-  close(fd);
+  const std::string path = JoinPath(*dir, "cpu.prof");
   if (!ProfilerStart(path.c_str())) {
-    unlink(path.c_str());
+    RemovePrivateDir(*dir);
     ReleaseCpuProfiler();
     return absl::InternalError("the gperftools CPU profiler did not start");
   }
@@ -163,7 +209,7 @@ absl::StatusOr<std::string> CaptureCpuProfile(absl::Duration duration,
   ProfilerFlush();
   ProfilerStop();
   auto bytes = ReadWholeFile(path);
-  unlink(path.c_str());
+  RemovePrivateDir(*dir);
   ReleaseCpuProfiler();
   if (cancelled) return absl::CancelledError("the server is shutting down");
   return bytes;
@@ -201,28 +247,47 @@ absl::StatusOr<std::unique_ptr<OneShotProfile>> OneShotProfile::Start(
         absl::StrCat("invalid value \"", mode, "\" for flag -profile.mode: want cpu or mem"));
   }
 #if defined(XTCP_HAVE_GPERFTOOLS)
-  if (mode == "cpu") {
-    if (!AcquireCpuProfiler()) {
-      return absl::FailedPreconditionError("-profile.mode cpu: the CPU profiler is already in use");
+  const bool cpu = mode == "cpu";
+  const char* stem = cpu ? "cpu" : "mem";
+  std::string path = JoinPath(directory, cpu ? "cpu.pprof" : "mem.pprof");
+  std::string legacy_path = JoinPath(directory, cpu ? "cpu.prof" : "mem.prof");
+  for (const std::string* p : {&path, &legacy_path}) {
+    if (absl::Status s = RefuseSymlink(*p); !s.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat("-profile.mode ", mode, ": ", s.message()));
     }
-    const std::string legacy = JoinPath(directory, "cpu.prof");
-    if (!ProfilerStart(legacy.c_str())) {
-      ReleaseCpuProfiler();
-      return absl::InternalError(absl::StrCat("-profile.mode cpu: cannot start profiling to ",
-                                              legacy, " (is the directory writable?)"));
-    }
-    std::string path = JoinPath(directory, "cpu.pprof");
-    XTCP_LOG(kInfo, "profile: cpu profiling enabled, %s", path);
-    return std::unique_ptr<OneShotProfile>(new OneShotProfile(Kind::kCpu, std::move(path)));
   }
-  if (IsHeapProfilerRunning()) {
+  const std::string dir_shown = directory.empty() ? "." : directory;
+  if (access(dir_shown.c_str(), W_OK) != 0) {
+    return absl::InternalError(absl::StrCat("-profile.mode ", mode, ": cannot write to ", dir_shown,
+                                            ": ", std::strerror(errno)));
+  }
+  if (cpu && !AcquireCpuProfiler()) {
+    return absl::FailedPreconditionError("-profile.mode cpu: the CPU profiler is already in use");
+  }
+  if (!cpu && IsHeapProfilerRunning()) {
     return absl::FailedPreconditionError("-profile.mode mem: the heap profiler is already running");
   }
-  const std::string prefix = JoinPath(directory, "mem");
-  HeapProfilerStart(prefix.c_str());
-  std::string path = JoinPath(directory, "mem.pprof");
-  XTCP_LOG(kInfo, "profile: memory profiling enabled, %s", path);
-  return std::unique_ptr<OneShotProfile>(new OneShotProfile(Kind::kHeap, std::move(path)));
+  auto tmp = PrivateDir();
+  if (!tmp.ok()) {
+    if (cpu) ReleaseCpuProfiler();
+    return tmp.status();
+  }
+  std::unique_ptr<OneShotProfile> p(new OneShotProfile(cpu ? Kind::kCpu : Kind::kHeap, path));
+  p->legacy_path_ = std::move(legacy_path);
+  p->private_dir_ = *tmp;
+  p->start_ = absl::Now();
+  if (cpu) {
+    if (!ProfilerStart(JoinPath(*tmp, "cpu.prof").c_str())) {
+      ReleaseCpuProfiler();
+      RemovePrivateDir(*tmp);
+      p->stopped_ = true;
+      return absl::InternalError("-profile.mode cpu: the gperftools CPU profiler did not start");
+    }
+  } else {
+    HeapProfilerStart(JoinPath(*tmp, stem).c_str());  // its periodic dumps stay in there
+  }
+  XTCP_LOG(kInfo, "profile: %s profiling enabled, %s", cpu ? "cpu" : "memory", path);
+  return p;
 #else
   (void)directory;
   XTCP_LOG(kWarn, "-profile.mode %s ignored: %s", mode, NotBuilt().message());
@@ -236,28 +301,30 @@ absl::StatusOr<std::string> OneShotProfile::Stop() {
 #if defined(XTCP_HAVE_GPERFTOOLS)
   // Both the gperftools file (*.prof, for google-pprof) and symbolized profile.proto (*.pprof,
   // for go tool pprof) are left behind; see pprof_proto.h for why both.
-  const std::string legacy_path = path_.substr(0, path_.size() - 5) + "prof";
   std::string legacy;
   if (kind_ == Kind::kCpu) {
     ProfilerFlush();
     ProfilerStop();
     ReleaseCpuProfiler();
-    auto bytes = ReadWholeFile(legacy_path);
+    auto bytes = ReadWholeFile(JoinPath(private_dir_, "cpu.prof"));
+    RemovePrivateDir(private_dir_);
     if (!bytes.ok()) return bytes.status();
     legacy = std::move(*bytes);
   } else {
     char* profile = GetHeapProfile();
     HeapProfilerStop();
+    RemovePrivateDir(private_dir_);
     if (profile == nullptr) return absl::InternalError("-profile.mode mem: no heap profile");
     legacy = profile;
     free(profile);
-    if (absl::Status s = WriteWholeFile(legacy_path, legacy); !s.ok()) return s;
   }
-  auto proto = kind_ == Kind::kCpu ? CpuProfileToPprof(legacy) : HeapSampleToPprof(legacy);
+  if (absl::Status s = WriteWholeFile(legacy_path_, legacy); !s.ok()) return s;
+  auto proto = kind_ == Kind::kCpu ? CpuProfileToPprof(legacy, start_, absl::Now() - start_)
+                                   : HeapSampleToPprof(legacy);
   if (!proto.ok()) return proto.status();
   if (absl::Status s = WriteWholeFile(path_, *proto); !s.ok()) return s;
   XTCP_LOG(kInfo, "profile: %s profiling disabled, %s (google-pprof: %s)",
-           kind_ == Kind::kCpu ? "cpu" : "memory", path_, legacy_path);
+           kind_ == Kind::kCpu ? "cpu" : "memory", path_, legacy_path_);
   return path_;
 #else
   return NotBuilt();

@@ -43,7 +43,7 @@ bool HeapSamplingEnabled();
 void EnsureHeapSampling();
 
 // Records a CPU profile of the whole process for `duration` (or until `cancel` is notified, then
-// Cancelled) into a temporary file ($TMPDIR or /tmp) and returns its bytes.
+// Cancelled) into a private temporary directory ($TMPDIR or /tmp) and returns its bytes.
 // Errors: Unimplemented (no gperftools), FailedPrecondition (a CPU profile is already running),
 // Internal (the profiler could not start or the file could not be read), Cancelled.
 absl::StatusOr<std::string> CaptureCpuProfile(absl::Duration duration,
@@ -58,13 +58,17 @@ absl::StatusOr<std::string> HeapSample();
 //   cpu            gperftools CPU profile -> cpu.pprof (symbolized profile.proto, go tool pprof)
 //                  and cpu.prof (gperftools format, google-pprof)
 //   mem, memheap   gperftools heap profiler (in-use and cumulative allocations) -> mem.pprof and
-//                  mem.prof (the heap profiler may also drop periodic mem.NNNN.heap files)
+//                  mem.prof
+// The files are created mode 0600 (whatever the umask) and a symbolic link in their place is
+// refused (FailedPrecondition, at Start() and again when writing). Until Stop() gperftools writes
+// into a private mkdtemp directory under $TMPDIR (or /tmp), removed at Stop().
 //   mutex, block, trace, goroutine   Go-runtime profiles: accepted, ignored with a warning
 // Stop() is idempotent and runs from the destructor.
 class OneShotProfile {
  public:
-  // nullptr when mode is empty or ignored. Errors: FailedPrecondition (CPU profiler busy),
-  // Internal (profiler did not start). `directory` "" means the working directory.
+  // nullptr when mode is empty or ignored. Errors: FailedPrecondition (CPU profiler busy, or a
+  // target file is a symbolic link), Internal (directory not writable, profiler did not start).
+  // `directory` "" means the working directory.
   static absl::StatusOr<std::unique_ptr<OneShotProfile>> Start(const std::string& mode,
                                                                const std::string& directory = "");
   ~OneShotProfile();
@@ -79,7 +83,10 @@ class OneShotProfile {
   enum class Kind { kCpu, kHeap };
   OneShotProfile(Kind kind, std::string path) : kind_(kind), path_(std::move(path)) {}
   [[maybe_unused]] Kind kind_;  // read only in builds with gperftools
-  std::string path_;
+  std::string path_;         // *.pprof
+  std::string legacy_path_;  // *.prof
+  std::string private_dir_;  // where gperftools writes until Stop()
+  absl::Time start_;
   bool stopped_ = false;
 };
 

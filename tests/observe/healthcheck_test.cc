@@ -38,8 +38,8 @@ TEST(HealthcheckProbeTest, ZeroOnlyWhenReady) {
 }
 
 TEST(HealthcheckProbeTest, ProbesTheIpv6AddressTheDaemonListensOn) {
-  auto cfg = xtcp::testing::LoopbackConfig();
-  cfg.prom_listen = "[::1]:0";
+  auto cfg = xtcp::testing::LoopbackOptions();
+  cfg.listen = "[::1]:0";
   Metrics metrics;
   Readiness readiness;
   auto server = HttpServer::Start(cfg, &metrics, &readiness);

@@ -26,7 +26,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 using xtcp::testing::Get;
-using xtcp::testing::LoopbackConfig;
+using xtcp::testing::LoopbackOptions;
 using xtcp::testing::StartServer;
 
 bool HaveIpv6Loopback() {
@@ -119,7 +119,7 @@ TEST(HttpServerTest, ProcessMetricsArePlausible) {
   auto ts = StartServer();
   ASSERT_NE(ts, nullptr);
   const std::string body = Get(ts->port(), "/metrics").body;
-  EXPECT_GE(SampleValue(body, "process_threads"), 2);   // us + civetweb's threads
+  EXPECT_GE(SampleValue(body, "process_threads"), 2);   // us + the server loop
   EXPECT_GE(SampleValue(body, "process_open_fds"), 4);  // stdio + the listener
   EXPECT_GT(SampleValue(body, "process_resident_memory_bytes"), 1 << 20);
   EXPECT_GE(SampleValue(body, "process_max_fds"), SampleValue(body, "process_open_fds"));
@@ -152,7 +152,7 @@ TEST(HttpServerTest, MetricsPassPromtool) {
 }
 
 TEST(HttpServerTest, PromPathIsConfigurable) {
-  auto cfg = LoopbackConfig();
+  auto cfg = LoopbackOptions();
   cfg.prom_path = "/custom/metrics";
   auto ts = StartServer(cfg);
   ASSERT_NE(ts, nullptr);
@@ -201,8 +201,8 @@ TEST(HttpServerTest, ProfileSecondsAreBounded) {
 
 TEST(HttpServerTest, ListensOnIpv6Loopback) {
   if (!HaveIpv6Loopback()) GTEST_SKIP() << "no IPv6 loopback on this host";
-  auto cfg = LoopbackConfig();
-  cfg.prom_listen = "[::1]:0";
+  auto cfg = LoopbackOptions();
+  cfg.listen = "[::1]:0";
   auto ts = StartServer(cfg);
   ASSERT_NE(ts, nullptr);
   auto r = HttpGet("::1", ts->port(), "/healthz", absl::Seconds(10));
@@ -212,8 +212,8 @@ TEST(HttpServerTest, ListensOnIpv6Loopback) {
 }
 
 TEST(HttpServerTest, AllAddressesMeansBothFamilies) {
-  auto cfg = LoopbackConfig();
-  cfg.prom_listen = ":0";
+  auto cfg = LoopbackOptions();
+  cfg.listen = ":0";
   auto ts = StartServer(cfg);
   ASSERT_NE(ts, nullptr);
   EXPECT_EQ(Get(ts->port(), "/healthz").status, 200);
@@ -225,8 +225,8 @@ TEST(HttpServerTest, AllAddressesMeansBothFamilies) {
 }
 
 TEST(HttpServerTest, TtlAndHopLimitAreOnTheListeningSocket) {
-  auto cfg = LoopbackConfig();
-  cfg.prom_listen = HaveIpv6Loopback() ? ":0" : "127.0.0.1:0";
+  auto cfg = LoopbackOptions();
+  cfg.listen = HaveIpv6Loopback() ? ":0" : "127.0.0.1:0";
   cfg.ipv4_ttl = 7;
   cfg.ipv6_hop_limit = 9;
   auto ts = StartServer(cfg);
@@ -243,29 +243,29 @@ TEST(HttpServerTest, TtlAndHopLimitAreOnTheListeningSocket) {
     ASSERT_EQ(getsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops, &len), 0);
     EXPECT_EQ(hops, 9);
   }
-  EXPECT_EQ(Get(ts->port(), "/healthz").status, 200);  // still civetweb's listener
+  EXPECT_EQ(Get(ts->port(), "/healthz").status, 200);  // still served from that socket
 }
 
 TEST(HttpServerTest, ListenFailureIsOneClearLine) {
   auto first = StartServer();
   ASSERT_NE(first, nullptr);
-  auto cfg = LoopbackConfig();
-  cfg.prom_listen = absl::StrCat("127.0.0.1:", first->port());
+  auto cfg = LoopbackOptions();
+  cfg.listen = absl::StrCat("127.0.0.1:", first->port());
   Metrics metrics;
   Readiness readiness;
   auto second = HttpServer::Start(cfg, &metrics, &readiness);
   ASSERT_FALSE(second.ok());
   EXPECT_THAT(second.status().message(), HasSubstr("Address already in use"));
-  EXPECT_THAT(second.status().message(), HasSubstr(cfg.prom_listen));
+  EXPECT_THAT(second.status().message(), HasSubstr(cfg.listen));
   EXPECT_THAT(second.status().message(), Not(HasSubstr("\n")));
 }
 
 TEST(HttpServerTest, BadListenAddressNamesTheFlag) {
-  auto cfg = LoopbackConfig();
+  auto cfg = LoopbackOptions();
   Metrics metrics;
   Readiness readiness;
   for (const char* bad : {"9088", "127.0.0.1:http", "::1:9088", "[::1:9088", "1.2.3.4:70000"}) {
-    cfg.prom_listen = bad;
+    cfg.listen = bad;
     auto s = HttpServer::Start(cfg, &metrics, &readiness);
     ASSERT_FALSE(s.ok()) << bad;
     EXPECT_THAT(s.status().message(), HasSubstr("-promListen")) << bad;
@@ -296,6 +296,68 @@ TEST(HttpServerTest, ConcurrentScrapes) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 160);
   EXPECT_EQ(ts->metrics.CountValue("HttpServer", "metrics", "count"), 160);
+}
+
+}  // namespace
+}  // namespace xtcp::observe
+
+namespace xtcp::observe {
+namespace {
+
+using xtcp::testing::Get;
+using xtcp::testing::LoopbackOptions;
+using xtcp::testing::StartServer;
+
+TEST(PprofListenTest, OffHidesTheProfileEndpoints) {
+  auto opts = LoopbackOptions();
+  opts.pprof_listen = "off";
+  auto ts = StartServer(opts);
+  ASSERT_NE(ts, nullptr);
+  for (const char* path : {"/debug/pprof/", "/debug/pprof", "/debug/pprof/cmdline",
+                           "/debug/pprof/heap", "/debug/pprof/profile?seconds=1"}) {
+    EXPECT_EQ(Get(ts->port(), path).status, 404) << path;
+  }
+  EXPECT_EQ(Get(ts->port(), "/healthz").status, 200);
+  EXPECT_EQ(ts->server->pprof_port(), 0);
+  EXPECT_EQ(ts->server->addresses().size(), 1u);
+}
+
+TEST(PprofListenTest, AnAddressIsAListenerOfItsOwn) {
+  auto opts = LoopbackOptions();
+  opts.pprof_listen = "127.0.0.1:0";
+  auto ts = StartServer(opts);
+  ASSERT_NE(ts, nullptr);
+  const uint16_t pprof = ts->server->pprof_port();
+  ASSERT_NE(pprof, 0);
+  ASSERT_NE(pprof, ts->port());
+  EXPECT_EQ(Get(ts->port(), "/debug/pprof/cmdline").status, 404);
+  EXPECT_EQ(Get(ts->port(), "/debug/pprof/").status, 404);
+  EXPECT_EQ(Get(ts->port(), "/metrics").status, 200);
+  const HttpResponse cmdline = Get(pprof, "/debug/pprof/cmdline");
+  EXPECT_EQ(cmdline.status, 200);
+  EXPECT_THAT(cmdline.body, HasSubstr("observe_test"));
+  EXPECT_EQ(Get(pprof, "/debug/pprof/").status, 200);
+  for (const char* path : {"/metrics", "/healthz", "/readyz"}) {
+    EXPECT_EQ(Get(pprof, path).status, 404) << path;
+  }
+}
+
+TEST(PprofListenTest, BadAddressNamesTheFlag) {
+  auto opts = LoopbackOptions();
+  opts.pprof_listen = "9089";
+  Metrics metrics;
+  Readiness readiness;
+  auto s = HttpServer::Start(opts, &metrics, &readiness);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(), HasSubstr("-pprofListen"));
+}
+
+TEST(HttpServerTest, CmdlineIsTheOneGiven) {
+  auto opts = LoopbackOptions();
+  opts.cmdline = std::string("xtcp2\0-kafkaPassword\0<masked>", 29);
+  auto ts = StartServer(opts);
+  ASSERT_NE(ts, nullptr);
+  EXPECT_EQ(Get(ts->port(), "/debug/pprof/cmdline").body, opts.cmdline);
 }
 
 }  // namespace

@@ -63,7 +63,15 @@ int main(int argc, char** argv) {
   }
   xtcp::Metrics metrics;
   xtcp::observe::Readiness readiness;
-  auto server = xtcp::observe::HttpServer::Start(cli.config, &metrics, &readiness);
+  // As src/main/daemon_mode.cc fills them.
+  xtcp::observe::HttpServerOptions http;
+  http.listen = cli.config.prom_listen;
+  http.ipv4_ttl = cli.config.ipv4_ttl;
+  http.ipv6_hop_limit = cli.config.ipv6_hop_limit;
+  http.prom_path = cli.config.prom_path;
+  http.daemon_version = cli.config.daemon_version;
+  http.cmdline = xtcp::observe::ProcessCmdline();
+  auto server = xtcp::observe::HttpServer::Start(http, &metrics, &readiness);
   if (!server.ok()) {
     std::fprintf(stderr, "xtcp2: %s\n", std::string(server.status().message()).c_str());
     return 1;

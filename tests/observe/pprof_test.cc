@@ -1,6 +1,7 @@
 // gperftools profiles over HTTP and -profile.mode, read back with a real pprof reader.
 // Needs tcmalloc and the CPU profiler: the sanitizer builds do not link them, so every test here
 // skips there (and CMake labels this executable no_sanitizer).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -18,6 +19,7 @@
 #include "observe/profiling.h"
 #include "observe/subprocess.h"
 #include "observe/test_server.h"
+#include "perftools/profiles/profile.pb.h"
 
 namespace xtcp::observe {
 namespace {
@@ -229,6 +231,71 @@ TEST(PprofTest, OneShotMemProfileWritesMemPprof) {
   EXPECT_FALSE(ReadFile(*path).empty());
   EXPECT_THAT(ReadFile(dir + "/mem.prof"), ::testing::StartsWith("heap profile:"));
   EXPECT_FALSE(PprofText(SelfExe(), dir + "/mem.prof").empty());
+}
+
+// duration_nanos is the wall time the profile covered (not samples x period, which counts only
+// the CPU time one busy thread spent).
+TEST(PprofTest, ProfileDurationIsWallTime) {
+  SKIP_WITHOUT_GPERFTOOLS();
+  auto ts = StartServer();
+  ASSERT_NE(ts, nullptr);
+  const HttpResponse r = Get(ts->port(), "/debug/pprof/profile?seconds=2", absl::Seconds(30));
+  ASSERT_EQ(r.status, 200) << r.body;
+  perftools::profiles::Profile p;
+  ASSERT_TRUE(p.ParseFromString(r.body));
+  EXPECT_GE(p.duration_nanos(), 2'000'000'000);
+  EXPECT_LT(p.duration_nanos(), 4'000'000'000);
+  EXPECT_GT(p.time_nanos(), absl::ToUnixNanos(absl::Now() - absl::Minutes(1)));
+  ASSERT_GT(p.string_table_size(), 0);
+  EXPECT_EQ(p.string_table(0), "");
+}
+
+// The profile runs on a thread of its own: /healthz answers at once meanwhile.
+TEST(PprofTest, HealthzAnswersAtOnceDuringAProfile) {
+  SKIP_WITHOUT_GPERFTOOLS();
+  auto ts = StartServer();
+  ASSERT_NE(ts, nullptr);
+  HttpResponse profile;
+  std::thread t([&] { profile = Get(ts->port(), "/debug/pprof/profile?seconds=2"); });
+  WaitForProfileRequests(*ts, 1);
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(Get(ts->port(), "/healthz", absl::Seconds(5)).status, 200);
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(500));
+  t.join();
+  EXPECT_EQ(profile.status, 200);
+}
+
+mode_t FileMode(const std::string& path) {
+  struct stat st = {};
+  return lstat(path.c_str(), &st) == 0 ? st.st_mode & 07777 : 0;
+}
+
+TEST(PprofTest, OneShotProfileFilesAreOwnerOnlyWhateverTheUmask) {
+  SKIP_WITHOUT_GPERFTOOLS();
+  const std::string dir = TempDir();
+  const mode_t old = umask(0);
+  auto prof = OneShotProfile::Start("cpu", dir);
+  ASSERT_TRUE(prof.ok()) << prof.status();
+  ASSERT_TRUE((*prof)->Stop().ok());
+  umask(old);
+  EXPECT_EQ(FileMode(dir + "/cpu.pprof"), 0600u);
+  EXPECT_EQ(FileMode(dir + "/cpu.prof"), 0600u);
+}
+
+TEST(PprofTest, OneShotProfileRefusesASymlink) {
+  SKIP_WITHOUT_GPERFTOOLS();
+  const std::string dir = TempDir();
+  const std::string victim = WriteTemp(dir, "victim", "keep me");
+  ASSERT_EQ(symlink(victim.c_str(), (dir + "/cpu.pprof").c_str()), 0);
+  auto prof = OneShotProfile::Start("cpu", dir);
+  ASSERT_FALSE(prof.ok());
+  EXPECT_EQ(prof.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(prof.status().message(), HasSubstr("symbolic link"));
+  EXPECT_EQ(ReadFile(victim), "keep me");
+  ASSERT_EQ(unlink((dir + "/cpu.pprof").c_str()), 0);
+  auto again = OneShotProfile::Start("cpu", dir);  // the refusal left the profiler free
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE((*again)->Stop().ok());
 }
 
 TEST(PprofTest, GoOnlyModesAreIgnoredAndUnknownModesRejected) {

@@ -13,9 +13,9 @@
 
 namespace xtcp::testing {
 
-std::unique_ptr<TestServer> StartServer(const config::Config& cfg) {
+std::unique_ptr<TestServer> StartServer(const observe::HttpServerOptions& opts) {
   auto ts = std::make_unique<TestServer>();
-  auto server = observe::HttpServer::Start(cfg, &ts->metrics, &ts->readiness);
+  auto server = observe::HttpServer::Start(opts, &ts->metrics, &ts->readiness);
   if (!server.ok()) {
     ADD_FAILURE() << server.status();
     return nullptr;

@@ -7,18 +7,18 @@
 
 #include "absl/time/time.h"
 #include "common/metrics.h"
-#include "config/config.h"
 #include "observe/http_get.h"
 #include "observe/http_server.h"
 #include "observe/readiness.h"
 
 namespace xtcp::testing {
 
-inline config::Config LoopbackConfig() {
-  config::Config c;
-  c.prom_listen = "127.0.0.1:0";
-  c.daemon_version = "xtcp commit:test\tdate(UTC):now\tversion:0.0.0";
-  return c;
+inline observe::HttpServerOptions LoopbackOptions() {
+  observe::HttpServerOptions o;
+  o.listen = "127.0.0.1:0";
+  o.daemon_version = "xtcp commit:test\tdate(UTC):now\tversion:0.0.0";
+  o.cmdline = observe::ProcessCmdline();
+  return o;
 }
 
 struct TestServer {
@@ -29,7 +29,7 @@ struct TestServer {
 };
 
 // Starts a server (ADD_FAILURE and nullptr when it cannot).
-std::unique_ptr<TestServer> StartServer(const config::Config& cfg = LoopbackConfig());
+std::unique_ptr<TestServer> StartServer(const observe::HttpServerOptions& opts = LoopbackOptions());
 
 // GET on 127.0.0.1; a failed request yields status 0 and the error text as body.
 observe::HttpResponse Get(uint16_t port, const std::string& target,

@@ -338,6 +338,10 @@ TEST(DebPackageTest, BinaryIsStrippedWithADebugLink) {
   const RunResult link =
       RunProgram({readelf, "--string-dump=.gnu_debuglink", root + "/usr/bin/xtcp2"});
   EXPECT_THAT(link.out, HasSubstr("xtcp2.debug"));
+  // Stripping left a working binary.
+  const RunResult help = RunProgram({root + "/usr/bin/xtcp2", "-help"});
+  EXPECT_EQ(help.exit_code, 0) << help.err;
+  EXPECT_THAT(help.out + help.err, HasSubstr("-promListen"));
   EXPECT_THAT(RunProgram({readelf, "-S", "-W", BuildPath("xtcp2.debug")}).out,
               HasSubstr(".debug_info"));
 }

@@ -1,5 +1,5 @@
 # Install rules and the .deb (CPack), included from the top-level CMakeLists.txt.
-#   ninja -C build xtcp2 && (cd build && cpack -G DEB)   ->  build/xtcp2_<version>_<arch>.deb
+#   ninja -C build deb_inputs && (cd build && cpack -G DEB)   ->  build/xtcp2_<version>_<arch>.deb
 #   ninja -C build xtcp2-dbgsym                     ->  build/xtcp2-dbgsym_<version>_<arch>.deb
 # Contents: /usr/bin/xtcp2 (stripped, with a .gnu_debuglink to xtcp2.debug and its build id),
 # /lib/systemd/system/xtcp2.service, /etc/default/xtcp2 (conffile),
@@ -42,6 +42,9 @@ add_custom_command(
   DEPENDS xtcp2 $<TARGET_FILE:xtcp2>
   COMMENT "xtcp2.debug (debug symbols for xtcp2-dbgsym)")
 add_custom_target(xtcp2_debuginfo ALL DEPENDS ${XTCP_DEBUG_FILE})
+# Everything the install rules read (`ninja deb_inputs` before cpack; `ninja` alone builds it too).
+add_custom_target(deb_inputs)
+add_dependencies(deb_inputs xtcp2 clickhouse_format_schema deb_changelog xtcp2_debuginfo)
 add_custom_target(xtcp2-dbgsym
   COMMAND ${CMAKE_COMMAND} -DDEBUG_FILE=${XTCP_DEBUG_FILE} -DOUT_DIR=${PROJECT_BINARY_DIR}
           -DVERSION=${PROJECT_VERSION} "-DMAINTAINER=${XTCP_PACKAGE_CONTACT}"

@@ -1,12 +1,68 @@
 # Install rules and the .deb (CPack), included from the top-level CMakeLists.txt.
-#   ninja -C build xtcp2 && (cd build && cpack -G DEB)   ->  build/xtcp2_<version>_<arch>.deb
-# Contents: /usr/bin/xtcp2, /lib/systemd/system/xtcp2.service, /etc/default/xtcp2 (conffile),
-# /usr/share/xtcp2/proto/{xtcp_flat_record,xtcp_config}/v1/*.proto, /usr/share/doc/xtcp2/*.md.
+#   ninja -C build deb_inputs && (cd build && cpack -G DEB)   ->  build/xtcp2_<version>_<arch>.deb
+#   ninja -C build xtcp2-dbgsym                     ->  build/xtcp2-dbgsym_<version>_<arch>.deb
+# Contents: /usr/bin/xtcp2 (stripped, with a .gnu_debuglink to xtcp2.debug and its build id),
+# /lib/systemd/system/xtcp2.service, /etc/default/xtcp2 (conffile),
+# /usr/share/xtcp2/proto/{xtcp_flat_record,xtcp_config}/v1/*.proto,
+# /usr/share/xtcp2/clickhouse/ (DDL and the generated format schema), /usr/share/xtcp2/grafana/,
+# /usr/share/doc/xtcp2/ (*.md, copyright, changelog.gz).
 include(GNUInstallDirs)
+
+# ClickHouse's format schema, derived from our proto at build time (never a copy in the tree):
+# ProtobufList wants XtcpFlatRecord nested in Envelope. See packaging/clickhouse_format_schema.cmake.
+set(XTCP_CLICKHOUSE_SCHEMA_DIR ${PROJECT_BINARY_DIR}/deploy/clickhouse/format_schemas)
+add_custom_command(
+  OUTPUT ${XTCP_CLICKHOUSE_SCHEMA_DIR}/xtcp_flat_record.proto
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${XTCP_CLICKHOUSE_SCHEMA_DIR}
+  COMMAND ${CMAKE_COMMAND} -DIN=${PROJECT_SOURCE_DIR}/proto/xtcp_flat_record/v1/xtcp_flat_record.proto
+          -DOUT=${XTCP_CLICKHOUSE_SCHEMA_DIR}/xtcp_flat_record.proto
+          -P ${PROJECT_SOURCE_DIR}/packaging/clickhouse_format_schema.cmake
+  DEPENDS ${PROJECT_SOURCE_DIR}/proto/xtcp_flat_record/v1/xtcp_flat_record.proto
+          ${PROJECT_SOURCE_DIR}/packaging/clickhouse_format_schema.cmake
+  COMMENT "ClickHouse format schema from xtcp_flat_record.proto")
+add_custom_target(clickhouse_format_schema ALL
+  DEPENDS ${XTCP_CLICKHOUSE_SCHEMA_DIR}/xtcp_flat_record.proto)
+
+# Debian wants the changelog gzipped, reproducibly (-n: no name or time stamp).
+add_custom_command(
+  OUTPUT ${PROJECT_BINARY_DIR}/packaging/changelog.gz
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/packaging
+  COMMAND gzip -9nc ${PROJECT_SOURCE_DIR}/packaging/changelog > ${PROJECT_BINARY_DIR}/packaging/changelog.gz
+  DEPENDS ${PROJECT_SOURCE_DIR}/packaging/changelog)
+add_custom_target(deb_changelog ALL DEPENDS ${PROJECT_BINARY_DIR}/packaging/changelog.gz)
+
+# Debug symbols: build/xtcp2.debug (objcopy --only-keep-debug) after every link; the packaged
+# binary is stripped and points at it by build id and .gnu_debuglink, so gdb and perf find
+# /usr/lib/debug/.build-id/xx/yyyy.debug once xtcp2-dbgsym is installed.
+find_program(XTCP_OBJCOPY NAMES objcopy REQUIRED)
+set(XTCP_DEBUG_FILE ${PROJECT_BINARY_DIR}/xtcp2.debug)
+add_custom_command(
+  OUTPUT ${XTCP_DEBUG_FILE}
+  COMMAND ${XTCP_OBJCOPY} --only-keep-debug $<TARGET_FILE:xtcp2> ${XTCP_DEBUG_FILE}
+  DEPENDS xtcp2 $<TARGET_FILE:xtcp2>
+  COMMENT "xtcp2.debug (debug symbols for xtcp2-dbgsym)")
+add_custom_target(xtcp2_debuginfo ALL DEPENDS ${XTCP_DEBUG_FILE})
+# Everything the install rules read (`ninja deb_inputs` before cpack; `ninja` alone builds it too).
+add_custom_target(deb_inputs)
+add_dependencies(deb_inputs xtcp2 clickhouse_format_schema deb_changelog xtcp2_debuginfo)
+add_custom_target(xtcp2-dbgsym
+  COMMAND ${CMAKE_COMMAND} -DDEBUG_FILE=${XTCP_DEBUG_FILE} -DOUT_DIR=${PROJECT_BINARY_DIR}
+          -DVERSION=${PROJECT_VERSION} "-DMAINTAINER=${XTCP_PACKAGE_CONTACT}"
+          -P ${PROJECT_SOURCE_DIR}/packaging/dbgsym.cmake
+  DEPENDS xtcp2_debuginfo ${PROJECT_SOURCE_DIR}/packaging/dbgsym.cmake
+  COMMENT "xtcp2-dbgsym .deb")
 
 set(XTCP_SYSTEMD_UNIT_DIR "/lib/systemd/system" CACHE PATH "Where the systemd unit is installed")
 
 install(TARGETS xtcp2 RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# Strip the installed copy (the build tree keeps the full binary for tests and profiles) and link
+# it to its debug file, by the name the dbgsym package ships it under.
+install(CODE "
+  set(bin \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/xtcp2\")
+  execute_process(COMMAND ${XTCP_OBJCOPY} --strip-debug --strip-unneeded
+                          --remove-section=.gnu_debuglink \"\${bin}\" COMMAND_ERROR_IS_FATAL ANY)
+  execute_process(COMMAND ${XTCP_OBJCOPY} --add-gnu-debuglink=${XTCP_DEBUG_FILE}
+                          \"\${bin}\" COMMAND_ERROR_IS_FATAL ANY)")
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/xtcp2.service DESTINATION ${XTCP_SYSTEMD_UNIT_DIR})
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/xtcp2.default DESTINATION /etc/default RENAME xtcp2)
 install(FILES ${PROJECT_SOURCE_DIR}/proto/xtcp_flat_record/v1/xtcp_flat_record.proto
@@ -15,17 +71,28 @@ install(FILES ${PROJECT_SOURCE_DIR}/proto/xtcp_config/v1/xtcp_config.proto
         DESTINATION ${CMAKE_INSTALL_DATADIR}/xtcp2/proto/xtcp_config/v1)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}
         FILES_MATCHING PATTERN "*.md")
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/copyright ${PROJECT_BINARY_DIR}/packaging/changelog.gz
+        DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/deploy/clickhouse/ DESTINATION ${CMAKE_INSTALL_DATADIR}/xtcp2/clickhouse
+        FILES_MATCHING PATTERN "*.sql")
+install(FILES ${XTCP_CLICKHOUSE_SCHEMA_DIR}/xtcp_flat_record.proto
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/xtcp2/clickhouse/format_schemas)
+install(FILES ${PROJECT_SOURCE_DIR}/deploy/grafana/xtcp2.json DESTINATION ${CMAKE_INSTALL_DATADIR}/xtcp2/grafana)
 
 set(CPACK_GENERATOR "DEB")
 set(CPACK_PACKAGE_NAME "xtcp2")
 set(CPACK_PACKAGE_VENDOR "xtcp2")
-set(CPACK_PACKAGE_CONTACT "xtcp2 maintainers <xtcp2@localhost>")
+# example.org (RFC 2606) until the project has a list; lintian rejects hosts like localhost.
+set(XTCP_PACKAGE_CONTACT "xtcp2 maintainers <xtcp2@example.org>" CACHE STRING
+    "Maintainer: of the .deb (also in packaging/changelog)")
+set(CPACK_PACKAGE_CONTACT "${XTCP_PACKAGE_CONTACT}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "Streams the kernel's TCP socket state of every network namespace (inet_diag)")
 set(CPACK_PACKAGE_DESCRIPTION
-    "xtcp2 dumps inet_diag for every TCP socket in every network namespace on a fixed cadence\n\
-and ships protobuf (or JSON, CSV, ...) batches to Kafka, files, sockets or HTTP. It serves\n\
-Prometheus metrics, health endpoints and CPU/heap profiles on :9088.")
+    "xtcp2 dumps inet_diag for every TCP socket in every network namespace on a\n\
+fixed cadence and ships protobuf (or JSON, CSV, ...) batches to Kafka, files,\n\
+sockets or HTTP. It serves Prometheus metrics, health endpoints and CPU/heap\n\
+profiles on :9088.")
 set(CPACK_PACKAGING_INSTALL_PREFIX "/usr")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION "net")

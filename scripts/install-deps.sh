@@ -1,22 +1,41 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package xtcp2 needs to build, test and benchmark. Idempotent: installs
-# only what is missing. Run as root on a fresh Debian 12 shell.
+# Installs the Debian 12 packages xtcp2 needs. Idempotent: installs only what is missing. Run as
+# root on a fresh Debian 12 shell.
+#   install-deps.sh run    what building and running the daemon needs
+#   install-deps.sh test   that plus the tools the tests drive as real peers or readers
+# Add a package to exactly one of the two lists (test installs both).
 set -euo pipefail
 
-PACKAGES=(
+RUN_PACKAGES=(
   # toolchain
-  build-essential cmake ninja-build pkg-config git clang libclang-rt-14-dev clang-format
+  build-essential cmake ninja-build pkg-config git
   # libraries
   libabsl-dev libgflags-dev libprotobuf-dev protobuf-compiler libmnl-dev liburing-dev
   librdkafka-dev prometheus-cpp-dev libcivetweb-dev libgoogle-perftools-dev
   libcurl4-openssl-dev libmsgpack-cxx-dev libcap-dev libdw-dev libelf-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  # the .deb (cpack -G DEB runs dpkg-shlibdeps and file; the Containerfile packages with `run`)
+  dpkg-dev file
+)
+
+TEST_PACKAGES=(
+  # unit tests, benchmarks, sanitizer and fuzz builds, format check
+  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev clang-format
   # tools the tests drive as real peers / readers
   iproute2 procps util-linux libcap2-bin kcat prometheus google-perftools curl
-  systemd dpkg-dev file
+  systemd lintian python3-yaml
   # `go tool pprof`, the documented reader of /debug/pprof profiles (tests use it when present)
   golang-go
 )
+
+mode=${1:-}
+case "$mode" in
+  run) PACKAGES=("${RUN_PACKAGES[@]}") ;;
+  test) PACKAGES=("${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}") ;;
+  *)
+    echo "usage: $0 run|test" >&2
+    exit 2
+    ;;
+esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -31,5 +50,5 @@ if ((${#missing[@]})); then
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 else
-  echo "install-deps: all ${#PACKAGES[@]} packages present" >&2
+  echo "install-deps: all ${#PACKAGES[@]} packages of '$mode' present" >&2
 fi

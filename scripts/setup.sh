@@ -19,16 +19,17 @@ configure() {  # dir, extra cmake args...
 
 case "$mode" in
   run)
-    scripts/install-deps.sh
-    configure build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    scripts/install-deps.sh "$mode"
+    # Tests and benchmarks need test-only packages (gtest, benchmark) that `run` does not install.
+    configure build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXTCP_BUILD_TESTS=OFF -DXTCP_BUILD_BENCH=OFF
     ninja -C build -j "$JOBS" xtcp2 >&2  # stdout is for records only
     exec build/xtcp2 -dest stdout -marshal jsonl -maxLoops 1 -pollJitterPct 0 -d 1
     ;;
   test)
-    scripts/install-deps.sh
+    scripts/install-deps.sh "$mode"
     scripts/check-format.sh
     echo "== release build and tests" >&2
-    configure build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    configure build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXTCP_BUILD_TESTS=ON -DXTCP_BUILD_BENCH=ON
     ninja -C build -j "$JOBS"
     ctest --test-dir build --output-on-failure -j "$JOBS" --timeout 600
     echo "== ASan+UBSan build and tests" >&2

@@ -9,7 +9,7 @@ PACKAGES=(
   # libraries
   libabsl-dev libgflags-dev libprotobuf-dev protobuf-compiler libmnl-dev liburing-dev
   librdkafka-dev prometheus-cpp-dev libcivetweb-dev libgoogle-perftools-dev
-  libcurl4-openssl-dev libmsgpack-cxx-dev libcap-dev
+  libcurl4-openssl-dev libmsgpack-cxx-dev libcap-dev libseccomp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # tools the tests drive as real peers / readers
   iproute2 procps util-linux libcap2-bin kcat prometheus google-perftools curl

@@ -268,6 +268,7 @@ void SeccompPolicy::Supervise() {
   while (!stop_.load()) {
     pollfd p{notify_fd_, POLLIN, 0};
     if (::poll(&p, 1, 100) <= 0) continue;
+    if ((p.revents & POLLIN) == 0) break;  // POLLHUP: no task is under the filter any more
     std::memset(req_buf.data(), 0, req_buf.size());
     if (::ioctl(notify_fd_, SECCOMP_IOCTL_NOTIF_RECV, req) != 0) continue;  // caller went away
     // Counted before the answer, so the caller sees its call in blocked() once it returns.

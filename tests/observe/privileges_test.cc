@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "observe/proc_status.h"
 
 namespace xtcp::observe {
 namespace {
@@ -74,21 +75,9 @@ int PrintStatus() {
   return 0;
 }
 
-// Fields of a /proc/<pid>/status text.
-std::map<std::string, std::string> StatusFields(const std::string& text) {
-  std::map<std::string, std::string> f;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits(':', 1));
-    f[kv.first] = std::string(absl::StripAsciiWhitespace(kv.second));
-  }
-  return f;
-}
-
-uint64_t Hex(const std::string& s) {
-  uint64_t v = 0;
-  EXPECT_TRUE(absl::SimpleHexAtoi(s, &v)) << s;
-  return v;
-}
+using ::xtcp::testing::CapMask;
+using ::xtcp::testing::ReadStatusFields;
+using ::xtcp::testing::StatusFields;
 
 bool IsRoot() { return geteuid() == 0; }
 
@@ -116,11 +105,11 @@ TEST(Privileges, DropLeavesOnlyTheCollectionSetAndNoNewPrivs) {
   });
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto f = StatusFields(r.out);
-  EXPECT_EQ(Hex(f["CapEff"]), kCollect);
-  EXPECT_EQ(Hex(f["CapPrm"]), kCollect);
-  EXPECT_EQ(Hex(f["CapBnd"]), kCollect);
-  EXPECT_EQ(Hex(f["CapInh"]), 0u);
-  EXPECT_EQ(Hex(f["CapAmb"]), 0u);
+  EXPECT_EQ(CapMask(f["CapEff"]), kCollect);
+  EXPECT_EQ(CapMask(f["CapPrm"]), kCollect);
+  EXPECT_EQ(CapMask(f["CapBnd"]), kCollect);
+  EXPECT_EQ(CapMask(f["CapInh"]), 0u);
+  EXPECT_EQ(CapMask(f["CapAmb"]), 0u);
   EXPECT_EQ(f["NoNewPrivs"], "1");
   EXPECT_EQ(f["Seccomp"], "0");  // only LockDown() installs it
   EXPECT_NE(r.err.find("keeping CAP_NET_ADMIN, CAP_SYS_PTRACE, CAP_SYS_ADMIN"), std::string::npos)
@@ -133,11 +122,8 @@ TEST(Privileges, IoUringKeepsSysResource) {
       InChild([] { return Privileges::Drop({.io_uring = true}).ok() ? PrintStatus() : 3; });
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // Kept only if held: some containers withhold CAP_SYS_RESOURCE even from root.
-  std::ifstream self("/proc/self/status");
-  std::stringstream ss;
-  ss << self.rdbuf();
-  const uint64_t held = Hex(StatusFields(ss.str())["CapPrm"]);
-  EXPECT_EQ(Hex(StatusFields(r.out)["CapEff"]), (kCollect | (1ull << CAP_SYS_RESOURCE)) & held);
+  const uint64_t held = CapMask(ReadStatusFields("/proc/self/status")["CapPrm"]);
+  EXPECT_EQ(CapMask(StatusFields(r.out)["CapEff"]), (kCollect | (1ull << CAP_SYS_RESOURCE)) & held);
 }
 
 TEST(Privileges, WithoutTheCapabilitiesKeepsWhatThereIs) {
@@ -148,7 +134,7 @@ TEST(Privileges, WithoutTheCapabilitiesKeepsWhatThereIs) {
   });
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto f = StatusFields(r.out);
-  EXPECT_EQ(Hex(f["CapEff"]), 0u);
+  EXPECT_EQ(CapMask(f["CapEff"]), 0u);
   EXPECT_EQ(f["NoNewPrivs"], "1");
   EXPECT_NE(r.err.find("privileges: keeping none"), std::string::npos) << r.err;
 }

@@ -13,6 +13,7 @@ RUN_PACKAGES=(
   libabsl-dev libgflags-dev libprotobuf-dev protobuf-compiler libmnl-dev liburing-dev
   librdkafka-dev prometheus-cpp-dev libcivetweb-dev libgoogle-perftools-dev
   libcurl4-openssl-dev libmsgpack-cxx-dev libcap-dev libdw-dev libelf-dev
+  libseccomp-dev
   # the .deb (cpack -G DEB runs dpkg-shlibdeps and file; the Containerfile packages with `run`)
   dpkg-dev file
 )

@@ -18,6 +18,7 @@
 #include "main/output_setup.h"
 #include "observe/capabilities.h"
 #include "observe/http_server.h"
+#include "observe/privileges.h"
 #include "observe/profiling.h"
 #include "observe/readiness.h"
 #include "observe/startup_summary.h"
@@ -46,6 +47,12 @@ int RunDaemon(const config::Config& cfg) {
   Metrics metrics;
   metrics.Count("Run", "start", "counter").Increment();
   observe::Readiness readiness;
+  // Least privilege (docs/security.md): capabilities now, while the process has one thread (they
+  // are per thread); the seccomp policy once started up, just before the first poll.
+  auto privs = observe::Privileges::Drop(
+      {.io_uring = cfg.io_uring,
+       .bind_low_port = observe::ListenNeedsBindService(cfg.prom_listen)});
+  if (!privs.ok()) return ReportStartupError(privs.status());
   observe::HttpServerOptions http_opts;
   http_opts.listen = cfg.prom_listen;
   http_opts.ipv4_ttl = cfg.ipv4_ttl;
@@ -90,6 +97,7 @@ int RunDaemon(const config::Config& cfg) {
   const absl::Status ran = (*engine)->Run([&] {
     // Namespaces are known now: the one startup line, then ready.
     XTCP_LOG(kInfo, "%s", observe::StartupSummary(cfg, (*engine)->stats().namespaces));
+    if (absl::Status s = (*privs)->LockDown(&metrics); !s.ok()) XTCP_LOG(kError, "%s", s.message());
     readiness.Set(true);
   });
   readiness.Set(false);

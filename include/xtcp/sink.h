@@ -60,10 +60,12 @@ struct SinkOptions {
   Metrics* metrics = nullptr;                             // must outlive the sink
 
   // Not flags (fixed defaults in the daemon; tests shorten them).
-  // tcp/unix/udp/unixgram: connect and send timeout; reconnect backoff doubles from `initial`.
+  // tcp/unix/udp/unixgram: connect and send timeout; reconnect backoff doubles from `initial`
+  // to `max`. The cap is low so that a returning peer is reconnected within a second (a connect
+  // to a closed port costs one round trip).
   absl::Duration io_timeout = absl::Seconds(10);
   absl::Duration reconnect_backoff_initial = absl::Milliseconds(100);
-  absl::Duration reconnect_backoff_max = absl::Seconds(10);
+  absl::Duration reconnect_backoff_max = absl::Seconds(1);
   // kafka: bounds of librdkafka's producer queue (a full queue fails Send(), counted), and how
   // often librdkafka's statistics are exported as gauges (zero: never).
   int kafka_queue_max_messages = 10000;

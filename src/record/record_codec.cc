@@ -27,10 +27,10 @@ constexpr size_t kMetaFixedBound = 0 XTCP_META_FIELDS(XTCP_BOUND_FIELD);
 constexpr size_t kPayloadBound = 0 XTCP_PAYLOAD_FIELDS(XTCP_BOUND_FIELD);
 #undef XTCP_BOUND_FIELD
 
-#define XTCP_ENC_U32(num, v)                              \
-  if ((v) != 0) {                                         \
-    p = PutTag<MakeTag(num, kVarint)>(p);                 \
-    p = wire::PutVarint32(p, static_cast<uint32_t>((v))); \
+#define XTCP_ENC_U32(num, v)                            \
+  if ((v) != 0) {                                       \
+    p = PutTag<MakeTag(num, kVarint)>(p);               \
+    p = wire::PutVarint(p, static_cast<uint32_t>((v))); \
   }
 #define XTCP_ENC_U64(num, v)                            \
   if ((v) != 0) {                                       \

@@ -6,38 +6,17 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/varint.h"
+
 namespace xtcp::record::wire {
 
 enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kFixed32 = 5 };
 
 constexpr uint32_t MakeTag(uint32_t field, WireType type) { return (field << 3) | type; }
 
-constexpr size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-
-inline uint8_t* PutVarint(uint8_t* p, uint64_t v) {
-  while (v >= 0x80) {
-    *p++ = static_cast<uint8_t>(v | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<uint8_t>(v);
-  return p;
-}
-
-inline uint8_t* PutVarint32(uint8_t* p, uint32_t v) {
-  while (v >= 0x80) {
-    *p++ = static_cast<uint8_t>(v | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<uint8_t>(v);
-  return p;
-}
+// The varint writer is common/varint.h's (one for the tree; it also frames unix: sink messages).
+using ::xtcp::PutVarint;
+using ::xtcp::VarintSize;
 
 // Writes a compile-time tag; the compiler folds it into one or two constant stores.
 template <uint32_t kTag>

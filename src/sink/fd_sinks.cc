@@ -1,16 +1,13 @@
 // null, stdout, stderr and file: sinks that write to a local file descriptor.
 #include <fcntl.h>
-#include <limits.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/metrics.h"
+#include "common/write_all.h"
 #include "sink/sinks.h"
 
 namespace xtcp::sink {
@@ -75,44 +72,6 @@ class FdSink final : public Sink {
 };
 
 }  // namespace
-
-absl::Status WriteAll(int fd, std::string_view data) {
-  size_t off = 0;
-  while (off < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return absl::UnavailableError(absl::StrCat("write: ", std::strerror(errno)));
-    }
-    off += static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
-}
-
-absl::Status WriteAllParts(int fd, std::span<const std::string_view> parts) {
-  // writev as much as possible, then continue after partial writes.
-  std::vector<iovec> iov;
-  iov.reserve(parts.size());
-  for (std::string_view p : parts) {
-    if (!p.empty()) iov.push_back({const_cast<char*>(p.data()), p.size()});
-  }
-  size_t first = 0;
-  while (first < iov.size()) {
-    const ssize_t n = ::writev(fd, iov.data() + first,
-                               static_cast<int>(std::min<size_t>(iov.size() - first, IOV_MAX)));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return absl::UnavailableError(absl::StrCat("write: ", std::strerror(errno)));
-    }
-    size_t left = static_cast<size_t>(n);
-    while (first < iov.size() && left >= iov[first].iov_len) left -= iov[first++].iov_len;
-    if (first < iov.size()) {
-      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
-      iov[first].iov_len -= left;
-    }
-  }
-  return absl::OkStatus();
-}
 
 absl::StatusOr<std::unique_ptr<Sink>> NewNull(const SinkOptions& opts, std::string_view) {
   return std::make_unique<NullSink>(opts.metrics);

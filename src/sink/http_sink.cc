@@ -9,13 +9,24 @@
 //                 caller (which retries and counts). Redirects are not followed (a 3xx is an
 //                 error): a collector that moved should be reconfigured, not silently chased.
 //   https         the system CA store verifies the server (libcurl defaults).
+//   flush id      X-Xtcp-Flush-Id: <process id>-<sequence>, the same on every retry of one flush
+//
+// Delivery is at-least-once: a request that timed out may still have been processed by the
+// server, and the output stage then retries it. Retries are recognised here without any help
+// from the caller: a Send() whose bytes equal those of the previous failed Send() is a retry of
+// that flush, carries its flush id and counts retry/count. A receiver drops duplicates by id.
 //
 // Counters (destHTTP): upstream newRequest/error, do/error, status/error, posts/count,
-// postBytes/count; ours the latency summary destHTTP/post/count (seconds).
+// postBytes/count; ours retry/count (sends that repeat a failed flush), timeout/error (requests
+// that timed out: the server may have processed them) and the latency summary post/count (s).
 
+#include <unistd.h>
+
+#include <atomic>
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/strings.h"
@@ -36,6 +47,16 @@ void GlobalInit() {
   std::call_once(once, [] { g_curl->curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+// "<hex unix µs of the first use>.<hex pid>": with the sequence, unique across restarts and
+// across the daemons that post to one receiver.
+const std::string& ProcessId() {
+  static const std::string id =
+      absl::StrFormat("%x.%x", absl::ToUnixMicros(absl::Now()), static_cast<uint32_t>(::getpid()));
+  return id;
+}
+// Flush sequence numbers, process-wide so that two sinks of one process never share an id.
+std::atomic<uint64_t> g_flush_seq{0};
+
 size_t DiscardBody(char*, size_t size, size_t nmemb, void*) { return size * nmemb; }
 
 class HttpSink final : public Sink {
@@ -49,17 +70,27 @@ class HttpSink final : public Sink {
         opts.content_type.empty() ? "application/octet-stream" : opts.content_type;
     headers_ = g_curl->curl_slist_append(headers_, absl::StrCat("Content-Type: ", type).c_str());
     headers_ = g_curl->curl_slist_append(headers_, "Expect:");  // no 100-continue round trip
+    // The flush id line is our own node at the tail, rewritten per flush (no allocation).
+    if (curl_slist* tail = headers_; tail != nullptr) {
+      while (tail->next != nullptr) tail = tail->next;
+      tail->next = &id_node_;
+    }
     if (Metrics* m = opts.metrics) {
       new_request_errors_ = &m->Count("destHTTP", "newRequest", "error");
       do_errors_ = &m->Count("destHTTP", "do", "error");
       status_errors_ = &m->Count("destHTTP", "status", "error");
       posts_ = &m->Count("destHTTP", "posts", "count");
+      retries_ = &m->Count("destHTTP", "retry", "count");
+      timeouts_ = &m->Count("destHTTP", "timeout", "error");
       post_bytes_ = &m->Count("destHTTP", "postBytes", "count");
       latency_ = &m->Summary("destHTTP", "post", "count");
     }
   }
   ~HttpSink() override {
     if (curl_ != nullptr) g_curl->curl_easy_cleanup(curl_);
+    for (curl_slist* n = headers_; n != nullptr; n = n->next) {
+      if (n->next == &id_node_) n->next = nullptr;  // not libcurl's to free
+    }
     g_curl->curl_slist_free_all(headers_);
   }
 
@@ -70,6 +101,29 @@ class HttpSink final : public Sink {
       Inc(new_request_errors_);
       return absl::InternalError("destHTTP: cannot create a libcurl handle");
     }
+    // A Send of the bytes that failed last is the output stage retrying that flush: same id.
+    const bool retry = failed_pending_ && payload == failed_;
+    if (retry) {
+      Inc(retries_);
+    } else {
+      flush_seq_ = g_flush_seq.fetch_add(1, std::memory_order_relaxed) + 1;
+    }
+    id_header_.clear();  // keeps its capacity: no allocation per flush
+    absl::StrAppend(&id_header_, "X-Xtcp-Flush-Id: ", ProcessId(), "-", flush_seq_);
+    id_node_.data = id_header_.data();
+    absl::Status s = Post(payload);
+    if (s.ok()) {
+      failed_pending_ = false;
+      failed_ = std::string();  // a failed flush can be large: do not keep its memory
+    } else {
+      if (!retry) failed_.assign(payload.data(), payload.size());
+      failed_pending_ = true;
+    }
+    return s;
+  }
+
+ private:
+  absl::Status Post(std::string_view payload) {
     g_curl->curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, payload.data());
     g_curl->curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE,
                              static_cast<curl_off_t>(payload.size()));
@@ -77,6 +131,7 @@ class HttpSink final : public Sink {
     const CURLcode rc = g_curl->curl_easy_perform(curl_);
     if (rc != CURLE_OK) {
       Inc(do_errors_);
+      if (rc == CURLE_OPERATION_TIMEDOUT) Inc(timeouts_);
       absl::Status s = absl::UnavailableError(
           absl::StrCat("destHTTP POST ", url_, ": ", g_curl->curl_easy_strerror(rc),
                        error_[0] != '\0' ? absl::StrCat(" (", error_, ")") : ""));
@@ -98,8 +153,7 @@ class HttpSink final : public Sink {
     return absl::OkStatus();
   }
 
- private:
-  void Warn(absl::string_view what) { log_limit_.Warn("http", what); }
+  void Warn(absl::string_view what) { log_limit_.Warn("sink http", what); }
 
   bool Setup() {
     GlobalInit();
@@ -132,11 +186,18 @@ class HttpSink final : public Sink {
   curl_slist* headers_ = nullptr;
   CURL* curl_ = nullptr;
   char error_[CURL_ERROR_SIZE] = {};
+  curl_slist id_node_{nullptr, nullptr};  // X-Xtcp-Flush-Id, linked at the tail of headers_
+  std::string id_header_;                 // what id_node_.data points into
+  uint64_t flush_seq_ = 0;                // of the flush being sent
+  bool failed_pending_ = false;           // the last Send() failed; failed_ holds its bytes
+  std::string failed_;
   LogLimiter log_limit_;
   prometheus::Counter* new_request_errors_ = nullptr;
   prometheus::Counter* do_errors_ = nullptr;
   prometheus::Counter* status_errors_ = nullptr;
   prometheus::Counter* posts_ = nullptr;
+  prometheus::Counter* retries_ = nullptr;
+  prometheus::Counter* timeouts_ = nullptr;
   prometheus::Counter* post_bytes_ = nullptr;
   prometheus::Summary* latency_ = nullptr;
 };
@@ -148,7 +209,13 @@ absl::Status ValidateUrl(const std::string& url, std::string_view scheme) {
   const CURLUcode rc = g_curl->curl_url_set(u, CURLUPART_URL, url.c_str(), 0);
   char* host = nullptr;
   if (rc == CURLUE_OK) g_curl->curl_url_get(u, CURLUPART_HOST, &host, 0);
-  const bool has_host = host != nullptr && host[0] != '\0';
+  // libcurl reads "http:///x" as host "x" and guesses at "http:host": we want the authority
+  // right after "scheme://", as the user wrote it.
+  const std::string prefix = absl::StrCat(AsAbsl(scheme), "://");
+  const bool written_host =
+      url.size() > prefix.size() && url.compare(0, prefix.size(), prefix) == 0 &&
+      std::string_view("/?#").find(url[prefix.size()]) == std::string_view::npos;
+  const bool has_host = written_host && host != nullptr && host[0] != '\0';
   g_curl->curl_free(host);
   g_curl->curl_url_cleanup(u);
   if (rc != CURLUE_OK || !has_host) {

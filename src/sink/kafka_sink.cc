@@ -197,7 +197,7 @@ class KafkaSink final : public Sink {
  private:
   void Warn(absl::string_view what) {
     absl::MutexLock lock(&log_mu_);  // called from librdkafka's threads too
-    log_limit_.Warn(absl::StrCat("kafka:", brokers_), what);
+    log_limit_.Warn(absl::StrCat("sink kafka:", brokers_), what);
   }
 
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {

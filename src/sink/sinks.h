@@ -2,7 +2,6 @@
 // Constructors of the built-in sinks (one .cc per scheme) and the pieces they share.
 
 #include <memory>
-#include <span>
 #include <string>
 #include <string_view>
 
@@ -26,10 +25,5 @@ absl::StatusOr<std::unique_ptr<Sink>> NewUnixgram(const SinkOptions& opts,
 absl::StatusOr<std::unique_ptr<Sink>> NewHttp(const SinkOptions& opts, std::string_view address);
 absl::StatusOr<std::unique_ptr<Sink>> NewHttps(const SinkOptions& opts, std::string_view address);
 absl::StatusOr<std::unique_ptr<Sink>> NewKafka(const SinkOptions& opts, std::string_view address);
-
-// Writes all of `data` to `fd`, retrying partial writes and EINTR.
-absl::Status WriteAll(int fd, std::string_view data);
-// The same for several parts, with writev(2).
-absl::Status WriteAllParts(int fd, std::span<const std::string_view> parts);
 
 }  // namespace xtcp::sink

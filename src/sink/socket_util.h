@@ -1,11 +1,13 @@
 #pragma once
-// Pieces shared by the socket sinks (stream_sinks.cc, datagram_sinks.cc): address parsing and
-// resolution, connecting with a timeout, reconnect backoff, rate-limited logging.
+// The socket sinks' shared machinery: address parsing and resolution, and ReconnectingSocket —
+// the one connection owner that tcp, unix (stream_sinks.cc), udp and unixgram
+// (datagram_sinks.cc) sit on. The sinks add only their framing and their datagram size limit.
 
 #include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
+#include <cstdint>
+#include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,44 +15,23 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/log_limiter.h"
+#include "common/unique_fd.h"
 #include "prometheus/counter.h"
+#include "xtcp/sink.h"
 
 namespace xtcp::sink {
 
-// Owns a file descriptor; closes it on destruction.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept {
-    reset(o.release());
-    return *this;
-  }
-  ~UniqueFd() { reset(); }
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int release() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
-
 // "host:port" as Go's net.SplitHostPort reads it: IPv6 literals in brackets ("[::1]:9000"), the
-// host may be empty (the local host), the port a number or a service name.
+// host may be empty (the local host), the port a number 1..65535 or a service name /etc/services
+// knows.
 struct HostPort {
   std::string host;
   std::string port;
 };
 // `dest` is the whole -dest value, for the error message; `syntax` e.g. "tcp:host:port".
+// InvalidArgument "invalid value "<dest>" for flag -dest: <why> (want <syntax>)" for anything
+// that can never be connected to.
 absl::StatusOr<HostPort> ParseHostPort(std::string_view address, std::string_view dest,
                                        std::string_view syntax);
 
@@ -68,13 +49,11 @@ absl::StatusOr<std::vector<SockAddr>> Resolve(const HostPort& hp, int socktype,
 
 // AF_UNIX address of `path` (InvalidArgument when empty or longer than sun_path).
 absl::StatusOr<SockAddr> UnixAddress(std::string_view path);
-
-// Opens a socket of `socktype` and connects it to `addr`, waiting at most `timeout`. The socket
-// is returned blocking, close-on-exec, with SO_SNDTIMEO = `timeout`.
-absl::StatusOr<UniqueFd> Connect(const SockAddr& addr, int socktype, absl::Duration timeout);
+// The -dest check of unix: and unixgram: paths: InvalidArgument naming -dest unless `path` fits.
+absl::Status CheckUnixPath(std::string_view path, std::string_view dest, std::string_view scheme);
 
 // Exponential reconnect backoff: after a failure the next attempt waits `initial`, doubling up to
-// `max`; a success resets it.
+// `max`; a success resets it (the first attempt after a lost connection is immediate).
 class Backoff {
  public:
   Backoff(absl::Duration initial, absl::Duration max) : initial_(initial), max_(max) {}
@@ -88,9 +67,6 @@ class Backoff {
     current_ = absl::ZeroDuration();
     next_ = absl::InfinitePast();
   }
-  // OK when an attempt may be made now; otherwise Unavailable "<name>: not connected; next
-  // attempt in …", counted in `refused` (may be null).
-  absl::Status Gate(std::string_view name, prometheus::Counter* refused) const;
 
  private:
   const absl::Duration initial_, max_;
@@ -98,38 +74,86 @@ class Backoff {
   absl::Time next_ = absl::InfinitePast();
 };
 
-// Lets through one log line per `period` (a failing sink must not flood stderr); reports how many
-// it held back since the last one.
-class LogLimiter {
- public:
-  explicit LogLimiter(absl::Duration period = absl::Seconds(10)) : period_(period) {}
-  // Logs "sink <name>: <what> (N similar messages suppressed)" at warning level, if allowed now.
-  void Warn(absl::string_view name, absl::string_view what);
-
-  bool Allow(uint64_t* suppressed) {
-    const absl::Time now = absl::Now();
-    if (now < next_) {
-      ++held_;
-      return false;
-    }
-    next_ = now + period_;
-    *suppressed = held_;
-    held_ = 0;
-    return true;
-  }
-
- private:
-  const absl::Duration period_;
-  absl::Time next_ = absl::InfinitePast();
-  uint64_t held_ = 0;
-};
-
 // Adds `by` to a counter a sink may not have (it was built without Metrics).
 inline void Inc(prometheus::Counter* c, double by = 1) {
   if (c != nullptr) c->Increment(by);
 }
 
-// errno as "<call>: <strerror>" in an Unavailable status.
-absl::Status ErrnoStatus(std::string_view what, int err);
+// Counters of one socket sink, resolved once when the sink is made (null: not counted).
+struct SocketCounters {
+  prometheus::Counter* writes = nullptr;          // messages sent
+  prometheus::Counter* write_bytes = nullptr;     // their bytes (framing included)
+  prometheus::Counter* write_errors = nullptr;    // sends that failed on a connected socket
+  prometheus::Counter* connects = nullptr;        // successful connects
+  prometheus::Counter* connect_errors = nullptr;  // failed connects
+  prometheus::Counter* backoff_errors = nullptr;  // sends refused while waiting to reconnect
+  prometheus::Counter* peer_closed = nullptr;     // stream: peer closed before a write
+  prometheus::Counter* too_large = nullptr;       // datagram: EMSGSIZE
+};
+
+// Where the upstream counters of a socket sink live (Go named them differently per sink).
+struct UpstreamCounterNames {
+  std::string_view function, writes, write_bytes, write_errors;
+};
+// Resolves a socket sink's counters: upstream's three under `up`, ours under `ours`
+// (peer_closed for SOCK_STREAM, too_large for SOCK_DGRAM). All null when `m` is null.
+SocketCounters ResolveSocketCounters(Metrics* m, const UpstreamCounterNames& up,
+                                     std::string_view ours, int socktype);
+
+// A socket connected lazily to one destination and re-connected after failures.
+//
+//   not connected, backoff over    -> connect (resolving names again), timeout io_timeout;
+//                                     failure: backoff starts at backoff_initial, doubles to
+//                                     backoff_max, and the send fails
+//   not connected, backoff running -> the send fails at once (backoff_errors): no connect storm
+//   stream, connected              -> a zero-timeout poll first notices a peer that has closed
+//                                     (FIN/RST already in) and reconnects instead of writing into
+//                                     a dead connection
+//   stream, write error or timeout -> the connection is dropped (the frame may be cut short on
+//                                     it; receivers discard an incomplete frame at EOF)
+//   datagram, send error           -> the socket is dropped, except after EMSGSIZE (that message
+//                                     only) and, for udp, ECONNREFUSED (an ICMP error about an
+//                                     earlier datagram; the socket is still good)
+// Every failed Send() returns its error (the caller retries or counts the loss) and is logged
+// through one LogLimiter; a reconnect logs once at info how many sends failed while down.
+//
+// Not thread-safe: one thread at a time (the output stage) calls Send().
+class ReconnectingSocket {
+ public:
+  struct Options {
+    std::string name;            // "scheme:target", for logs and errors
+    int socktype = SOCK_STREAM;  // SOCK_STREAM or SOCK_DGRAM
+    std::string unix_path;       // AF_UNIX when not empty; else `hp` is resolved
+    HostPort hp;
+    absl::Duration io_timeout = absl::Seconds(10);  // connect, and SO_SNDTIMEO
+    absl::Duration backoff_initial = absl::Milliseconds(100);
+    absl::Duration backoff_max = absl::Seconds(1);
+    // Called after each successful connect with the new socket and its address family.
+    std::function<void(int fd, int family)> on_connect;
+  };
+  ReconnectingSocket(Options opts, SocketCounters counters);
+  // Options of a socket sink: timeouts and backoff from `sink` (SinkOptions, tests shorten them).
+  static Options From(const SinkOptions& sink, int socktype, std::string name);
+  ReconnectingSocket(const ReconnectingSocket&) = delete;
+  ReconnectingSocket& operator=(const ReconnectingSocket&) = delete;
+
+  // Stream: writes `parts` as one message, completely. Datagram: sends them as one datagram.
+  absl::Status Send(std::span<const std::string_view> parts);
+
+ private:
+  absl::Status Connect();
+  bool PeerClosed();
+  void Drop(absl::string_view why);
+  absl::Status Fail(absl::Status s);
+
+  const Options opts_;
+  const std::string log_name_;  // "sink <name>"
+  const SocketCounters counters_;
+  const bool stream_;
+  Backoff backoff_;
+  LogLimiter log_limit_;
+  UniqueFd fd_;
+  uint64_t failed_while_down_ = 0;  // failed sends since the connection was lost
+};
 
 }  // namespace xtcp::sink

@@ -18,7 +18,7 @@ namespace {
 using ::testing::HasSubstr;
 
 struct Request {
-  std::string method, uri, content_type, body;
+  std::string method, uri, content_type, body, flush_id;
   int remote_port = 0;
 };
 
@@ -55,6 +55,7 @@ class HttpServer {
     r.uri = info->local_uri;
     r.remote_port = info->remote_port;
     if (const char* ct = mg_get_header(conn, "Content-Type")) r.content_type = ct;
+    if (const char* id = mg_get_header(conn, "X-Xtcp-Flush-Id")) r.flush_id = id;
     char buf[4096];  // civetweb worker stacks are small
     for (int n; (n = mg_read(conn, buf, sizeof(buf))) > 0;) r.body.append(buf, n);
     {
@@ -183,12 +184,57 @@ TEST_F(HttpSinkTest, UnreachableServerIsATransportError) {
   EXPECT_EQ(Count("do", "error"), 1);
 }
 
+// The server answers /slow after the sink gave up, but processes it: the output stage's retries
+// of that flush reach it too, all with one flush id, so it can keep just one.
+TEST_F(HttpSinkTest, TimedOutFlushIsRetriedWithTheSameFlushId) {
+  auto sink = Make(server_->Url("/slow"), "text/plain", absl::Milliseconds(200));
+  for (int attempt = 0; attempt < 3; ++attempt) EXPECT_FALSE(sink->Send("flush-1").ok());
+  ASSERT_TRUE(testing::WaitFor([&] { return Requests().size() >= 3; }));
+  const auto reqs = Requests();
+  ASSERT_EQ(reqs.size(), 3u);  // one per Send: received = 1 flush + 2 retries
+  EXPECT_THAT(reqs[0].flush_id, ::testing::MatchesRegex("[0-9a-f]+\\.[0-9a-f]+-[0-9]+"));
+  EXPECT_EQ(reqs[1].flush_id, reqs[0].flush_id);
+  EXPECT_EQ(reqs[2].flush_id, reqs[0].flush_id);
+  EXPECT_EQ(Count("retry", "count"), 2);
+  EXPECT_EQ(Count("timeout", "error"), 3);
+  EXPECT_EQ(Count("do", "error"), 3);
+}
+
+TEST_F(HttpSinkTest, EveryNewFlushGetsANewIdEvenWithEqualBytes) {
+  auto sink = Make(server_->Url("/"), "text/plain");
+  ASSERT_TRUE(sink->Send("same").ok());
+  ASSERT_TRUE(sink->Send("same").ok());  // after a success equal bytes are a new flush
+  EXPECT_FALSE(Make(server_->Url("/status/500"), "text/plain")->Send("same").ok());
+  const auto reqs = Requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_NE(reqs[0].flush_id, reqs[1].flush_id);
+  EXPECT_NE(reqs[1].flush_id, reqs[2].flush_id);  // another sink: another sequence number
+  const auto process = [](const std::string& id) { return id.substr(0, id.rfind('-')); };
+  EXPECT_EQ(process(reqs[0].flush_id), process(reqs[2].flush_id));
+  EXPECT_EQ(Count("retry", "count"), 0);
+}
+
+TEST_F(HttpSinkTest, RetryAfterAFailedStatusKeepsTheIdThenSuccessMovesOn) {
+  auto sink = Make(server_->Url("/status/503"), "text/plain");
+  EXPECT_FALSE(sink->Send("batch").ok());
+  EXPECT_FALSE(sink->Send("batch").ok());
+  EXPECT_FALSE(sink->Send("other").ok());  // a different flush: the first one was given up
+  const auto reqs = Requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(reqs[0].flush_id, reqs[1].flush_id);
+  EXPECT_NE(reqs[1].flush_id, reqs[2].flush_id);
+  EXPECT_EQ(Count("retry", "count"), 1);
+  EXPECT_EQ(Count("status", "error"), 3);
+}
+
 TEST(HttpSinkFactory, MalformedUrlsAreInvalidArguments) {
-  for (const char* dest : {"http://", "https://", "http://ex ample.com/", "http://[::1/"}) {
+  for (const char* dest : {"http://", "https://", "http://ex ample.com/", "http://[::1/",
+                           "http://host:notaport/", "http:///path"}) {
     SinkOptions o;
     o.dest = dest;
     auto s = CreateSink(o);
     EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << dest;
+    EXPECT_THAT(std::string(s.status().message()), HasSubstr("for flag -dest")) << dest;
     EXPECT_THAT(std::string(s.status().message()), HasSubstr("valid schemes are:")) << dest;
   }
 }

@@ -41,11 +41,14 @@ TEST(SinkFactory, MalformedAddressesNameTheSyntaxAndTheSchemes) {
        {Bad{"tcp:", "missing port"}, Bad{"tcp:host", "missing port"},
         Bad{"tcp:host:", "missing port"}, Bad{"tcp:a:b:c", "too many colons"},
         Bad{"tcp:[::1:80", "missing ']'"}, Bad{"udp:h:70000", "port out of range"},
-        Bad{"udp:[::1]", "missing port"}, Bad{"unix:", "socket path"},
+        Bad{"udp:[::1]", "missing port"}, Bad{"udp:host:notaport", "unknown port name"},
+        Bad{"tcp:host:0", "port out of range"}, Bad{"udp:h:-1", "unknown port name"},
+        Bad{"tcp:h:99999999999", "port out of range"}, Bad{"unix:", "socket path"},
         Bad{"unixgram:", "socket path"}, Bad{"unix:/" + std::string(200, 'x'), "socket path"}}) {
     const absl::Status s = Create(b.dest);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << b.dest;
     EXPECT_THAT(std::string(s.message()), HasSubstr(b.why)) << b.dest;
+    EXPECT_THAT(std::string(s.message()), HasSubstr("\"" + b.dest + "\" for flag -dest")) << b.dest;
     EXPECT_THAT(std::string(s.message()), HasSubstr("valid schemes are: null,")) << b.dest;
   }
 }

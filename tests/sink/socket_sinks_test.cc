@@ -2,6 +2,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cstdio>
 #include <string>
 
 #include "common/metrics.h"
@@ -32,9 +33,13 @@ class SocketSinkTest : public ::testing::Test {
     // On failure (already reported) hand back a null sink so the test fails instead of crashing.
     return s.ok() ? *std::move(s) : *CreateSink(SinkOptions{.dest = "null"});
   }
+
+ public:
   double Count(std::string_view f, std::string_view v, std::string_view t) {
     return metrics_.CountValue(f, v, t);
   }
+
+ protected:
   static std::string Tcp(uint16_t port) { return "tcp:127.0.0.1:" + std::to_string(port); }
 
   Metrics metrics_;
@@ -155,6 +160,79 @@ TEST_F(SocketSinkTest, UnixStreamReconnectsAfterThePeerRestarts) {
   EXPECT_EQ(Count("destUnix", "connect", "count"), 2);
 }
 
+// What a run of sends did: the payloads that were accepted, and how many were refused.
+struct Tally {
+  std::string accepted;  // as the peer must have received them
+  int ok = 0, failed = 0;
+};
+
+// Sends `n` numbered messages ("m007|"), framed as `frame` would put them on the wire.
+void SendNumbered(Sink& sink, int first, int n, bool uvarint_framed, Tally* t) {
+  for (int i = first; i < first + n; ++i) {
+    char msg[8];
+    std::snprintf(msg, sizeof(msg), "m%03d|", i);
+    if (sink.Send(msg).ok()) {
+      if (uvarint_framed) t->accepted += '\x05';  // uvarint(5)
+      t->accepted += msg;
+      ++t->ok;
+    } else {
+      ++t->failed;
+    }
+  }
+}
+
+// The peer goes away between two flushes and comes back. Every message is either received or
+// reported failed (none vanish), and the first send once the backoff (at most its 200 ms cap)
+// allows it reconnects: no send after the return is lost.
+void PeerGoesAwayAndComesBack(SocketSinkTest* t, StreamPeer& peer, Sink& sink, bool framed,
+                              std::string_view fn) {
+  Tally tally;
+  SendNumbered(sink, 0, 5, framed, &tally);
+  ASSERT_TRUE(peer.WaitForBytes(tally.accepted.size()));
+  peer.Stop();
+  absl::SleepFor(absl::Milliseconds(50));  // loopback delivers the FIN
+  SendNumbered(sink, 5, 5, framed, &tally);
+  EXPECT_EQ(tally.failed, 5);  // nobody listening: all refused, all reported
+  ASSERT_TRUE(peer.Start());
+  absl::SleepFor(absl::Milliseconds(220));  // past the backoff cap
+  SendNumbered(sink, 10, 5, framed, &tally);
+  EXPECT_EQ(tally.ok, 10);
+  ASSERT_TRUE(peer.WaitForBytes(tally.accepted.size()));
+  EXPECT_EQ(peer.bytes(), tally.accepted);  // received == accepted, in order
+  EXPECT_EQ(t->Count(fn, "Writes", "count"), tally.ok);
+  EXPECT_EQ(t->Count(fn, "connect", "error") + t->Count(fn, "backoff", "error"), tally.failed);
+  EXPECT_EQ(t->Count(fn, "connect", "count"), 2);
+  EXPECT_EQ(t->Count(fn, "peerClosed", "count"), 1);
+}
+
+TEST_F(SocketSinkTest, TcpOutageEverySendDeliveredOrReportedAndReconnectAtOnce) {
+  StreamPeer peer(AF_INET);
+  ASSERT_TRUE(peer.Start());
+  auto sink = Make(Tcp(peer.port()));
+  PeerGoesAwayAndComesBack(this, peer, *sink, /*framed=*/false, "destTCP");
+}
+
+TEST_F(SocketSinkTest, UnixOutageEverySendDeliveredOrReportedAndReconnectAtOnce) {
+  const std::string path = dir_.File("outage.sock");
+  StreamPeer peer(AF_UNIX, path);
+  ASSERT_TRUE(peer.Start());
+  auto sink = Make("unix:" + path);
+  PeerGoesAwayAndComesBack(this, peer, *sink, /*framed=*/true, "destUnix");
+}
+
+TEST_F(SocketSinkTest, UnixStreamFramesSendPartsAsOneMessage) {
+  const std::string path = dir_.File("parts.sock");
+  StreamPeer peer(AF_UNIX, path);
+  ASSERT_TRUE(peer.Start());
+  auto sink = Make("unix:" + path);
+  const std::string_view parts[] = {"ab", "", "cde"};
+  ASSERT_TRUE(sink->SendParts(parts).ok());
+  ASSERT_TRUE(peer.WaitForBytes(6));
+  EXPECT_EQ(peer.bytes(),
+            "\x05"
+            "abcde");
+}
+
 TEST_F(SocketSinkTest, UdpIpv4OneDatagramPerSendUpTo65507) {
   DatagramPeer peer(AF_INET);
   ASSERT_TRUE(peer.Start());
@@ -170,6 +248,17 @@ TEST_F(SocketSinkTest, UdpIpv4OneDatagramPerSendUpTo65507) {
   EXPECT_EQ(Count("Inetdiager", "udpWriteBytes", "count"), 65510);
   EXPECT_EQ(Count("Inetdiager", "udpConn.Write", "error"), 1);
   EXPECT_EQ(Count("destUDP", "tooLarge", "error"), 1);
+}
+
+TEST_F(SocketSinkTest, UdpSendPartsIsOneDatagram) {
+  DatagramPeer peer(AF_INET);
+  ASSERT_TRUE(peer.Start());
+  auto sink = Make("udp:127.0.0.1:" + std::to_string(peer.port()));
+  const std::string_view parts[] = {"head|", "body"};
+  ASSERT_TRUE(sink->SendParts(parts).ok());
+  ASSERT_TRUE(peer.WaitForCount(1));
+  EXPECT_EQ(peer.datagrams()[0], "head|body");
+  EXPECT_EQ(Count("Inetdiager", "udpWriteBytes", "count"), 9);
 }
 
 TEST_F(SocketSinkTest, UdpIpv6AllowsUpTo65527) {

@@ -66,6 +66,8 @@ ProblemLabels LabelsOf(Problem p) {
       return {"Deserialize", "dumpDoneError", "error"};
     case Problem::kDumpInterrupted:
       return {"Deserialize", "dumpInterrupted", "count"};
+    case Problem::kInvalidUtf8:
+      return {"DeserializeAttribute", "invalidUtf8", "count"};
     case Problem::kCount:
       break;
   }
@@ -113,7 +115,7 @@ bool DecodeSocketMessage(const uint8_t* msg, size_t len, const DecodeOptions& op
         if (payload_len < d.min_len) {
           problems->Add(Problem::kAttributeTooShort);
         } else {
-          d.fn(msg + off + kRtaHdrLen, payload_len, out);
+          if (d.fn(msg + off + kRtaHdrLen, payload_len, out)) problems->Add(Problem::kInvalidUtf8);
         }
       }
     } else {

@@ -31,6 +31,7 @@ enum class Problem : uint8_t {
   kErrorReply,            // NLMSG_ERROR with a non-zero error (e.g. EBUSY, EPERM)
   kDumpError,             // NLMSG_DONE carrying a negative error code
   kDumpInterrupted,       // NLM_F_DUMP_INTR: the kernel's socket table changed during the dump
+  kInvalidUtf8,           // a string attribute (congestion name) was not UTF-8; stored repaired
   kCount,
 };
 inline constexpr size_t kProblemCount = static_cast<size_t>(Problem::kCount);

@@ -3,8 +3,11 @@
 #include <cstring>
 #include <vector>
 
+#include "common/byte_buffer.h"
+#include "decode/walker.h"
 #include "fakes/nl_builder.h"
 #include "gtest/gtest.h"
+#include "record/record_codec.h"
 
 namespace xtcp::decode {
 namespace {
@@ -126,6 +129,36 @@ TEST(Capture, RawFileWithoutStampUsesFallback) {
 }
 
 TEST(Capture, EmptyFileIsAnError) { EXPECT_FALSE(ParseCapture({}, "empty", 0).ok()); }
+
+// A raw capture whose congestion name is 0xff bytes: the row is kept, counted, and parses as a
+// protobuf Envelope (protobuf rejects invalid UTF-8 in string fields).
+TEST(Capture, InvalidUtf8CongestionNameIsRepairedNotDropped) {
+  testing::NlBuilder reply;
+  reply.BeginSocket(1)
+      .Msg({})
+      .Attr(kAttrCong, std::string_view("\xff\xff\xff"
+                                        "br\0",
+                                        6))
+      .End();
+  reply.Done(1);
+  auto cap = ParseCapture(reply.Take(), "/tmp/bad-cong.bin", 0);
+  ASSERT_TRUE(cap.ok());
+  ByteBuffer envelope;
+  DecodeProblems problems;
+  record::FlatRecord scratch;
+  const WalkResult r = WalkDatagram(
+      cap->datagrams.at(0).bytes, {}, &scratch, &problems,
+      [&](uint32_t, record::FlatRecord& rec) { record::AppendEnvelopeRow(rec, &envelope); });
+  EXPECT_EQ(r.sockets, 1u);
+  EXPECT_EQ(problems.Get(Problem::kInvalidUtf8), 1u);
+  record::ProtoEnvelope parsed;
+  ASSERT_TRUE(
+      parsed.ParseFromArray(envelope.view().data(), static_cast<int>(envelope.view().size())));
+  ASSERT_EQ(parsed.row_size(), 1);
+  EXPECT_EQ(parsed.row(0).congestion_algorithm_string(),
+            "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+            "br");
+}
 
 }  // namespace
 }  // namespace xtcp::decode

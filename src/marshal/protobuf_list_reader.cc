@@ -74,8 +74,8 @@ absl::StatusOr<bool> ProtobufListReader::Next(record::ProtoEnvelope* envelope) {
                           std::min<uint64_t>(offset_ + prefix, static_cast<uint64_t>(file_size_));
     if (len > left) {
       return absl::DataLossError(absl::StrCat("malformed protobufList at byte offset ", offset_,
-                                              ": envelope length ", len, " exceeds the ", left,
-                                              " bytes left in the file"));
+                                              ": envelope of ", len, " bytes truncated: only ",
+                                              left, " bytes left in the file"));
     }
   }
   const auto have = Fill(prefix + len);

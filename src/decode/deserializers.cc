@@ -8,19 +8,21 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "record/utf8.h"
 
 namespace xtcp::decode {
 
 using record::RecordPayload;
 
-void DecodeMeminfo(const uint8_t* p, size_t, RecordPayload* out) {
+bool DecodeMeminfo(const uint8_t* p, size_t, RecordPayload* out) {
   out->mem_info_rmem = Load<uint32_t>(p);
   out->mem_info_wmem = Load<uint32_t>(p + 4);
   out->mem_info_fmem = Load<uint32_t>(p + 8);
   out->mem_info_tmem = Load<uint32_t>(p + 12);
+  return false;
 }
 
-void DecodeTcpInfo(const uint8_t* p, size_t n, RecordPayload* out) {
+bool DecodeTcpInfo(const uint8_t* p, size_t n, RecordPayload* out) {
   // Newer kernels send more than we map (extra tail ignored); older ones send a prefix, whose
   // missing fields read as zero.
   KernelTcpInfo ti;
@@ -91,27 +93,40 @@ void DecodeTcpInfo(const uint8_t* p, size_t n, RecordPayload* out) {
   out->tcp_info_total_rto = ti.total_rto;
   out->tcp_info_total_rto_recoveries = ti.total_rto_recoveries;
   out->tcp_info_total_rto_time = ti.total_rto_time;
+  return false;
 }
 
-void DecodeVegasInfo(const uint8_t* p, size_t, RecordPayload* out) {
+bool DecodeVegasInfo(const uint8_t* p, size_t, RecordPayload* out) {
   out->vegas_info_enabled = Load<uint32_t>(p);
   out->vegas_info_rtt_cnt = Load<uint32_t>(p + 4);
   out->vegas_info_rtt = Load<uint32_t>(p + 8);
   out->vegas_info_min_rtt = Load<uint32_t>(p + 12);
+  return false;
 }
 
-void DecodeCong(const uint8_t* p, size_t n, RecordPayload* out) {
+bool DecodeCong(const uint8_t* p, size_t n, RecordPayload* out) {
   const std::string_view name(reinterpret_cast<const char*>(p),
                               strnlen(reinterpret_cast<const char*>(p), n));
-  out->congestion_algorithm_string.Assign(name);
   out->congestion_algorithm_enum = record::CongestionFromName(name);
+  // The kernel's names are ASCII, but a capture (or a module) can carry any bytes: store them as
+  // valid UTF-8, whole characters only, so that no marshaller or parser rejects the record.
+  record::CongestionName& s = out->congestion_algorithm_string;
+  size_t replaced = 0;
+  s.len = static_cast<uint8_t>(record::CopyValidUtf8(name, s.data, sizeof(s.data), &replaced));
+  return replaced != 0;
 }
 
-void DecodeTos(const uint8_t* p, size_t, RecordPayload* out) { out->type_of_service = p[0]; }
+bool DecodeTos(const uint8_t* p, size_t, RecordPayload* out) {
+  out->type_of_service = p[0];
+  return false;
+}
 
-void DecodeTclass(const uint8_t* p, size_t, RecordPayload* out) { out->traffic_class = p[0]; }
+bool DecodeTclass(const uint8_t* p, size_t, RecordPayload* out) {
+  out->traffic_class = p[0];
+  return false;
+}
 
-void DecodeSkmeminfo(const uint8_t* p, size_t, RecordPayload* out) {
+bool DecodeSkmeminfo(const uint8_t* p, size_t, RecordPayload* out) {
   out->sk_mem_info_rmem_alloc = Load<uint32_t>(p);
   out->sk_mem_info_rcv_buf = Load<uint32_t>(p + 4);
   out->sk_mem_info_wmem_alloc = Load<uint32_t>(p + 8);
@@ -121,36 +136,45 @@ void DecodeSkmeminfo(const uint8_t* p, size_t, RecordPayload* out) {
   out->sk_mem_info_optmem = Load<uint32_t>(p + 24);
   out->sk_mem_info_backlog = Load<uint32_t>(p + 28);
   out->sk_mem_info_drops = Load<uint32_t>(p + 32);
+  return false;
 }
 
-void DecodeShutdown(const uint8_t* p, size_t, RecordPayload* out) { out->shutdown_state = p[0]; }
+bool DecodeShutdown(const uint8_t* p, size_t, RecordPayload* out) {
+  out->shutdown_state = p[0];
+  return false;
+}
 
-void DecodeDctcpInfo(const uint8_t* p, size_t, RecordPayload* out) {
+bool DecodeDctcpInfo(const uint8_t* p, size_t, RecordPayload* out) {
   out->dctcp_info_enabled = Load<uint16_t>(p);
   out->dctcp_info_ce_state = Load<uint16_t>(p + 2);
   out->dctcp_info_alpha = Load<uint32_t>(p + 4);
   out->dctcp_info_ab_ecn = Load<uint32_t>(p + 8);
   out->dctcp_info_ab_tot = Load<uint32_t>(p + 12);
+  return false;
 }
 
-void DecodeBbrInfo(const uint8_t* p, size_t, RecordPayload* out) {
+bool DecodeBbrInfo(const uint8_t* p, size_t, RecordPayload* out) {
   out->bbr_info_bw_lo = Load<uint32_t>(p);
   out->bbr_info_bw_hi = Load<uint32_t>(p + 4);
   out->bbr_info_min_rtt = Load<uint32_t>(p + 8);
   out->bbr_info_pacing_gain = Load<uint32_t>(p + 12);
   out->bbr_info_cwnd_gain = Load<uint32_t>(p + 16);
+  return false;
 }
 
-void DecodeClassId(const uint8_t* p, size_t, RecordPayload* out) {
+bool DecodeClassId(const uint8_t* p, size_t, RecordPayload* out) {
   out->class_id = Load<uint32_t>(p);
+  return false;
 }
 
-void DecodeCgroupId(const uint8_t* p, size_t, RecordPayload* out) {
+bool DecodeCgroupId(const uint8_t* p, size_t, RecordPayload* out) {
   out->c_group = Load<uint64_t>(p);
+  return false;
 }
 
-void DecodeSockopt(const uint8_t* p, size_t, RecordPayload* out) {
+bool DecodeSockopt(const uint8_t* p, size_t, RecordPayload* out) {
   out->sock_opt = Load<uint16_t>(p);
+  return false;
 }
 
 uint8_t DeserializerSet::IdiagExt() const {

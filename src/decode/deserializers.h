@@ -17,8 +17,10 @@
 
 namespace xtcp::decode {
 
-// Decodes one attribute payload of at least `min_len` bytes into `out`.
-using DeserializeFn = void (*)(const uint8_t* payload, size_t len, record::RecordPayload* out);
+// Decodes one attribute payload of at least `min_len` bytes into `out`. Returns true when the
+// payload had to be repaired to be stored (a string that was not valid UTF-8; counted by the
+// walker as Problem::kInvalidUtf8), false otherwise.
+using DeserializeFn = bool (*)(const uint8_t* payload, size_t len, record::RecordPayload* out);
 
 struct DeserializerInfo {
   std::string_view key;
@@ -27,19 +29,19 @@ struct DeserializerInfo {
   DeserializeFn fn;
 };
 
-void DecodeMeminfo(const uint8_t* p, size_t n, record::RecordPayload* out);
-void DecodeTcpInfo(const uint8_t* p, size_t n, record::RecordPayload* out);
-void DecodeVegasInfo(const uint8_t* p, size_t n, record::RecordPayload* out);
-void DecodeCong(const uint8_t* p, size_t n, record::RecordPayload* out);
-void DecodeTos(const uint8_t* p, size_t n, record::RecordPayload* out);
-void DecodeTclass(const uint8_t* p, size_t n, record::RecordPayload* out);
-void DecodeSkmeminfo(const uint8_t* p, size_t n, record::RecordPayload* out);
-void DecodeShutdown(const uint8_t* p, size_t n, record::RecordPayload* out);
-void DecodeDctcpInfo(const uint8_t* p, size_t n, record::RecordPayload* out);
-void DecodeBbrInfo(const uint8_t* p, size_t n, record::RecordPayload* out);
-void DecodeClassId(const uint8_t* p, size_t n, record::RecordPayload* out);
-void DecodeCgroupId(const uint8_t* p, size_t n, record::RecordPayload* out);
-void DecodeSockopt(const uint8_t* p, size_t n, record::RecordPayload* out);
+bool DecodeMeminfo(const uint8_t* p, size_t n, record::RecordPayload* out);
+bool DecodeTcpInfo(const uint8_t* p, size_t n, record::RecordPayload* out);
+bool DecodeVegasInfo(const uint8_t* p, size_t n, record::RecordPayload* out);
+bool DecodeCong(const uint8_t* p, size_t n, record::RecordPayload* out);
+bool DecodeTos(const uint8_t* p, size_t n, record::RecordPayload* out);
+bool DecodeTclass(const uint8_t* p, size_t n, record::RecordPayload* out);
+bool DecodeSkmeminfo(const uint8_t* p, size_t n, record::RecordPayload* out);
+bool DecodeShutdown(const uint8_t* p, size_t n, record::RecordPayload* out);
+bool DecodeDctcpInfo(const uint8_t* p, size_t n, record::RecordPayload* out);
+bool DecodeBbrInfo(const uint8_t* p, size_t n, record::RecordPayload* out);
+bool DecodeClassId(const uint8_t* p, size_t n, record::RecordPayload* out);
+bool DecodeCgroupId(const uint8_t* p, size_t n, record::RecordPayload* out);
+bool DecodeSockopt(const uint8_t* p, size_t n, record::RecordPayload* out);
 
 inline constexpr std::array<DeserializerInfo, 13> kDeserializers = {{
     {"meminfo", kAttrMeminfo, 16, &DecodeMeminfo},

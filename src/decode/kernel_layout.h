@@ -9,6 +9,7 @@
 //   | len    | type   | flags  | seq    | pid    | payload (len - 16 bytes)  [pad]  |
 //   +--------+--------+--------+--------+--------+----------------------------------+
 //   type 20 SOCK_DIAG_BY_FAMILY: payload = inet_diag_msg (72 bytes) + rtattrs
+//   type 18 TCPDIAG_GETSOCK:     the same payload, in reply to the older (v1) request
 //   type 3  NLMSG_DONE:          payload = int32 (0, or -errno if the dump failed)
 //   type 2  NLMSG_ERROR:         payload = int32 -errno + the offending request header
 //
@@ -37,6 +38,15 @@
 //   +-------+-------+-------+-------+---------------+--------------------------------+
 //   |family |proto  | ext   | pad   | states u32    | inet_diag_sockid (48 bytes, 0) |
 //   +-------+-------+-------+-------+---------------+--------------------------------+
+//
+// The older dump request (76 bytes; nlmsg_type TCPDIAG_GETSOCK) is a netlink header followed by
+// struct inet_diag_req (v1). The kernel dumps it with the family forced to AF_UNSPEC (both IPv4
+// and IPv6 in one walk of the TCP hash tables), so idiag_family is ignored for dumps:
+//
+//   16      17      18      19      20                               68        72        76
+//   +-------+-------+-------+-------+--------------------------------+---------+---------+
+//   |family |src_len|dst_len| ext   | inet_diag_sockid (48 bytes, 0) | states  | dbs (0) |
+//   +-------+-------+-------+-------+--------------------------------+---------+---------+
 
 #include <cstddef>
 #include <cstdint>
@@ -48,11 +58,18 @@ inline constexpr size_t kNlmsgHdrLen = 16;
 inline constexpr size_t kInetDiagMsgLen = 72;
 inline constexpr size_t kRtaHdrLen = 4;
 inline constexpr size_t kDumpRequestLen = 72;
+inline constexpr size_t kCompatDumpRequestLen = 76;
 
 inline constexpr uint16_t kNlmsgNoop = 1;
 inline constexpr uint16_t kNlmsgError = 2;
 inline constexpr uint16_t kNlmsgDone = 3;
+inline constexpr uint16_t kTcpDiagGetSock = 18;  // the v1 request, and its replies
 inline constexpr uint16_t kSockDiagByFamily = 20;
+
+// Whether a netlink message type carries an inet_diag_msg: replies to either request.
+inline constexpr bool IsSocketMessageType(uint16_t type) {
+  return type == kSockDiagByFamily || type == kTcpDiagGetSock;
+}
 
 inline constexpr uint16_t kNlmFRequest = 0x01;
 inline constexpr uint16_t kNlmFMulti = 0x02;

@@ -66,6 +66,8 @@ ProblemLabels LabelsOf(Problem p) {
       return {"Deserialize", "dumpDoneError", "error"};
     case Problem::kDumpInterrupted:
       return {"Deserialize", "dumpInterrupted", "count"};
+    case Problem::kInvalidUtf8:
+      return {"DeserializeAttribute", "invalidUtf8", "count"};
     case Problem::kCount:
       break;
   }
@@ -76,12 +78,6 @@ uint64_t DecodeProblems::Total() const {
   uint64_t total = 0;
   for (uint64_t c : counts) total += c;
   return total;
-}
-
-void DecodeProblems::Merge(const DecodeProblems& other) {
-  for (size_t i = 0; i < counts.size(); ++i) counts[i] += other.counts[i];
-  for (size_t i = 0; i < short_attribute.size(); ++i)
-    short_attribute[i] += other.short_attribute[i];
 }
 
 bool DecodeSocketMessage(const uint8_t* msg, size_t len, const DecodeOptions& opts,
@@ -118,9 +114,8 @@ bool DecodeSocketMessage(const uint8_t* msg, size_t len, const DecodeOptions& op
         const size_t payload_len = rta_len - kRtaHdrLen;
         if (payload_len < d.min_len) {
           problems->Add(Problem::kAttributeTooShort);
-          ++problems->short_attribute[static_cast<size_t>(idx)];
         } else {
-          d.fn(msg + off + kRtaHdrLen, payload_len, out);
+          if (d.fn(msg + off + kRtaHdrLen, payload_len, out)) problems->Add(Problem::kInvalidUtf8);
         }
       }
     } else {
@@ -139,7 +134,7 @@ uint32_t CountSocketMessages(std::span<const uint8_t> datagram, uint32_t seq) {
     const uint8_t* h = datagram.data() + off;
     const uint32_t nl_len = Load<uint32_t>(h);
     if (nl_len < kNlmsgHdrLen || nl_len > size - off) break;
-    if (Load<uint16_t>(h + 4) == kSockDiagByFamily && Load<uint32_t>(h + 8) == seq &&
+    if (IsSocketMessageType(Load<uint16_t>(h + 4)) && Load<uint32_t>(h + 8) == seq &&
         nl_len - kNlmsgHdrLen >= kInetDiagMsgLen) {
       ++n;
     }
@@ -182,7 +177,8 @@ WalkResult WalkDatagram(std::span<const uint8_t> datagram, const DecodeOptions& 
     const uint8_t* payload = h + kNlmsgHdrLen;
     const size_t payload_len = nl_len - kNlmsgHdrLen;
     switch (nl_type) {
-      case kSockDiagByFamily:
+      case kSockDiagByFamily:  // reply to the v2 request
+      case kTcpDiagGetSock:    // reply to the v1 request: the same payload
         if (DecodeSocketMessage(payload, payload_len, opts, &scratch->payload, problems)) {
           ++r.sockets;
           on_socket(nl_seq, *scratch);

@@ -21,16 +21,17 @@ enum class Problem : uint8_t {
   kTruncatedHeader,       // fewer than 16 bytes left where a netlink header should start
   kNlmsgLenTooSmall,      // nlmsg_len < 16
   kNlmsgLenOverflow,      // nlmsg_len runs past the end of the datagram
-  kTruncatedInetDiagMsg,  // SOCK_DIAG_BY_FAMILY message shorter than its 72-byte inet_diag_msg
+  kTruncatedInetDiagMsg,  // socket message (type 20 or 18) shorter than its 72-byte inet_diag_msg
   kRtaTruncatedHeader,    // fewer than 4 bytes left where an attribute header should start
   kRtaLenTooSmall,        // rta_len < 4
   kRtaLenOverflow,        // rta_len runs past the end of its message
   kAttributeTooShort,     // an attribute shorter than the struct its deserializer reads
-  kUnknownMessageType,    // a netlink message type that is not NOOP/ERROR/DONE/SOCK_DIAG
+  kUnknownMessageType,    // a netlink message type that is not NOOP/ERROR/DONE/20/18
   kUnknownAttribute,      // an attribute type the kernel headers we know do not define
   kErrorReply,            // NLMSG_ERROR with a non-zero error (e.g. EBUSY, EPERM)
   kDumpError,             // NLMSG_DONE carrying a negative error code
   kDumpInterrupted,       // NLM_F_DUMP_INTR: the kernel's socket table changed during the dump
+  kInvalidUtf8,           // a string attribute (congestion name) was not UTF-8; stored repaired
   kCount,
 };
 inline constexpr size_t kProblemCount = static_cast<size_t>(Problem::kCount);
@@ -43,13 +44,10 @@ ProblemLabels LabelsOf(Problem p);
 
 struct DecodeProblems {
   std::array<uint64_t, kProblemCount> counts{};
-  // Attribute-too-short broken down by deserializer (index into kDeserializers).
-  std::array<uint64_t, kDeserializers.size()> short_attribute{};
 
   void Add(Problem p) { ++counts[static_cast<size_t>(p)]; }
   uint64_t Get(Problem p) const { return counts[static_cast<size_t>(p)]; }
   uint64_t Total() const;
-  void Merge(const DecodeProblems& other);
 };
 
 struct DecodeOptions {
@@ -83,7 +81,9 @@ using SocketFn = absl::FunctionRef<void(uint32_t seq, record::FlatRecord& rec)>;
 // header-only pass (lets callers reserve record counters before decoding).
 uint32_t CountSocketMessages(std::span<const uint8_t> datagram, uint32_t seq);
 
-// Walks every netlink message of `datagram`. `scratch`'s payload is overwritten for each socket.
+// Walks every netlink message of `datagram`. Socket messages of both reply types (20, answering
+// BuildDumpRequest, and 18, answering BuildCompatDumpRequest) decode to identical records.
+// `scratch`'s payload is overwritten for each socket.
 WalkResult WalkDatagram(std::span<const uint8_t> datagram, const DecodeOptions& opts,
                         record::FlatRecord* scratch, DecodeProblems* problems, SocketFn on_socket);
 

@@ -3,6 +3,7 @@
 // naming the byte offset of the bad message, exit 1; records before it have been printed.
 #include <fcntl.h>
 #include <google/protobuf/util/json_util.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -35,11 +36,22 @@ int RunDecode(const config::Config& cfg) {
   const std::string& path = cfg.decode;
   int fd = STDIN_FILENO;
   if (path != "-") {
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK so that a FIFO is refused at once instead of waiting for a writer.
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
       std::fprintf(stderr, "xtcp2: -decode %s: %s\n", path.c_str(), std::strerror(errno));
       return 1;
     }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      std::fprintf(stderr,
+                   "xtcp2: -decode %s: not a regular file (a stream is read with -decode -, from "
+                   "stdin)\n",
+                   path.c_str());
+      ::close(fd);
+      return 1;
+    }
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   }
   marshal::ProtobufListReader reader(fd);
   record::ProtoEnvelope envelope;

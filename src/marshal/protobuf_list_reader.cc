@@ -1,7 +1,9 @@
 #include "marshal/protobuf_list_reader.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -9,6 +11,11 @@
 #include "record/wire.h"
 
 namespace xtcp::marshal {
+
+ProtobufListReader::ProtobufListReader(int fd) : fd_(fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) file_size_ = st.st_size;
+}
 
 absl::StatusOr<size_t> ProtobufListReader::Fill(size_t n) {
   if (pos_ > 0 && pos_ == buf_.size()) {
@@ -20,7 +27,9 @@ absl::StatusOr<size_t> ProtobufListReader::Fill(size_t n) {
       buf_.erase(0, pos_);
       pos_ = 0;
     }
-    const size_t want = std::max<size_t>(n - (buf_.size() - pos_), 64 << 10);
+    // Grow by what arrives, never by what a length field claims.
+    const size_t want =
+        std::min<size_t>(std::max<size_t>(n - (buf_.size() - pos_), 64 << 10), 1 << 20);
     const size_t old = buf_.size();
     buf_.resize(old + want);
     const ssize_t got = ::read(fd_, buf_.data() + old, want);
@@ -59,6 +68,15 @@ absl::StatusOr<bool> ProtobufListReader::Next(record::ProtoEnvelope* envelope) {
     return absl::DataLossError(absl::StrCat("malformed protobufList at byte offset ", offset_,
                                             ": envelope length ", len, " exceeds ",
                                             kMaxEnvelopeBytes, " bytes"));
+  }
+  if (file_size_ >= 0) {
+    const uint64_t left = static_cast<uint64_t>(file_size_) -
+                          std::min<uint64_t>(offset_ + prefix, static_cast<uint64_t>(file_size_));
+    if (len > left) {
+      return absl::DataLossError(absl::StrCat("malformed protobufList at byte offset ", offset_,
+                                              ": envelope of ", len, " bytes truncated: only ",
+                                              left, " bytes left in the file"));
+    }
   }
   const auto have = Fill(prefix + len);
   if (!have.ok()) return have.status();

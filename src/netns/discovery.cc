@@ -18,6 +18,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "record/utf8.h"
 
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
@@ -98,7 +99,9 @@ std::vector<NamespaceInfo> Discoverer::Discover(uint64_t self_inode, DiscoverySt
         stats->not_namespace_paths.push_back(path);
         continue;
       }
-      if (bind_names.emplace(ino, n).second) bind_order.emplace_back(ino, path);
+      std::string name = n;
+      if (record::MakeValidUtf8(&name) != 0) ++stats->invalid_utf8_names;
+      if (bind_names.emplace(ino, std::move(name)).second) bind_order.emplace_back(ino, path);
     }
   }
 

@@ -3,7 +3,8 @@
 //
 // Sources (upstream §8.2, plus inotify in watcher.h):
 //   * the daemon's own namespace  -> name "default"
-//   * bind mounts in /run/netns and /run/docker/netns  -> name = file name
+//   * bind mounts in /run/netns and /run/docker/netns  -> name = file name (made valid UTF-8:
+//                                                         each invalid byte becomes U+FFFD)
 //   * /proc/<pid>/ns/net of every process  -> name = container id found in /proc/<pid>/cgroup
 //                                              (first run of 64 lowercase hex), else
 //                                              "netns:[<inode>]"
@@ -41,6 +42,9 @@ struct DiscoveryStats {
   uint64_t from_bind_mounts = 0;
   uint64_t skipped = 0;        // processes that vanished or could not be read
   uint64_t not_namespace = 0;  // bind-mount entries that are not nsfs files
+  // Bind-mount names that were not valid UTF-8 (the namespace is kept, its name repaired: every
+  // record carries it in a protobuf string field, which must be UTF-8).
+  uint64_t invalid_utf8_names = 0;
   std::vector<std::string> not_namespace_paths;
 };
 

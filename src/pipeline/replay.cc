@@ -22,6 +22,12 @@ absl::StatusOr<std::vector<std::string>> ListInputs(const std::string& path) {
     return absl::NotFoundError(
         absl::StrCat("invalid value \"", path, "\" for flag -replay: no such file or directory"));
   }
+  if (std::filesystem::is_fifo(status) || std::filesystem::is_character_file(status) ||
+      std::filesystem::is_block_file(status) || std::filesystem::is_socket(status)) {
+    // A FIFO would block forever and a device never ends: only files and directories replay.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid value \"", path, "\" for flag -replay: not a regular file or directory"));
+  }
   if (!std::filesystem::is_directory(status)) return std::vector<std::string>{path};
   std::vector<std::string> files;
   for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
@@ -54,15 +60,23 @@ absl::StatusOr<ReplayStats> Replay(const std::string& path, const config::Config
   uint64_t socket_index = 0;
 
   for (const std::string& file : *inputs) {
-    auto cap = decode::ReadCapture(file);
+    // Streamed: one datagram in memory at a time, whatever the file's size.
+    auto cap = decode::CaptureReader::Open(file);
     if (!cap.ok()) {
       XTCP_LOG(kWarn, "replay: skipping %s: %s", file, std::string(cap.status().message()));
       ++stats.skipped_packets;
       continue;
     }
     ++stats.files;
-    stats.skipped_packets += cap->skipped_packets;
-    for (const decode::CapturedDatagram& d : cap->datagrams) {
+    decode::CapturedDatagram d;
+    for (;;) {
+      const absl::StatusOr<bool> more = cap->Next(&d);
+      if (!more.ok()) {
+        XTCP_LOG(kWarn, "replay: stopping %s: %s", file, std::string(more.status().message()));
+        ++stats.skipped_packets;
+        break;
+      }
+      if (!*more) break;
       ++stats.datagrams;
       scratch.meta.timestamp_ns = d.poll_time_ns;
       decode::WalkDatagram(d.bytes, opts, &scratch, &stats.problems,
@@ -74,6 +88,7 @@ absl::StatusOr<ReplayStats> Replay(const std::string& path, const config::Config
                            });
       batch.AppendTo(batcher);
     }
+    stats.skipped_packets += cap->skipped_packets();
   }
   batcher->Flush(FlushReason::kReplay);
 

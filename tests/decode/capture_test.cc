@@ -1,10 +1,16 @@
 #include "decode/capture.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <vector>
 
+#include "common/byte_buffer.h"
+#include "decode/walker.h"
 #include "fakes/nl_builder.h"
 #include "gtest/gtest.h"
+#include "record/record_codec.h"
 
 namespace xtcp::decode {
 namespace {
@@ -126,6 +132,92 @@ TEST(Capture, RawFileWithoutStampUsesFallback) {
 }
 
 TEST(Capture, EmptyFileIsAnError) { EXPECT_FALSE(ParseCapture({}, "empty", 0).ok()); }
+
+// A raw capture whose congestion name is 0xff bytes: the row is kept, counted, and parses as a
+// protobuf Envelope (protobuf rejects invalid UTF-8 in string fields).
+TEST(Capture, InvalidUtf8CongestionNameIsRepairedNotDropped) {
+  testing::NlBuilder reply;
+  reply.BeginSocket(1)
+      .Msg({})
+      .Attr(kAttrCong, std::string_view("\xff\xff\xff"
+                                        "br\0",
+                                        6))
+      .End();
+  reply.Done(1);
+  auto cap = ParseCapture(reply.Take(), "/tmp/bad-cong.bin", 0);
+  ASSERT_TRUE(cap.ok());
+  ByteBuffer envelope;
+  DecodeProblems problems;
+  record::FlatRecord scratch;
+  const WalkResult r = WalkDatagram(
+      cap->datagrams.at(0).bytes, {}, &scratch, &problems,
+      [&](uint32_t, record::FlatRecord& rec) { record::AppendEnvelopeRow(rec, &envelope); });
+  EXPECT_EQ(r.sockets, 1u);
+  EXPECT_EQ(problems.Get(Problem::kInvalidUtf8), 1u);
+  record::ProtoEnvelope parsed;
+  ASSERT_TRUE(
+      parsed.ParseFromArray(envelope.view().data(), static_cast<int>(envelope.view().size())));
+  ASSERT_EQ(parsed.row_size(), 1);
+  EXPECT_EQ(parsed.row(0).congestion_algorithm_string(),
+            "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+            "br");
+}
+
+// A temporary directory holding one special file of each kind -replay must refuse.
+TEST(CaptureReader, RefusesFifosDevicesAndDirectories) {
+  char tmpl[] = "/tmp/xtcp-capture-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  const std::string fifo = dir + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::string& path : {fifo, std::string("/dev/zero"), dir}) {
+    SCOPED_TRACE(path);
+    const auto r = CaptureReader::Open(path);  // returns at once: a FIFO is not waited on
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(r.status().message().find("not a regular capture file"), std::string::npos);
+  }
+  ::unlink(fifo.c_str());
+  ::rmdir(dir.c_str());
+}
+
+TEST(CaptureReader, PcapRecordLongerThanTheFileIsSkippedNotAllocated) {
+  std::vector<uint8_t> pcap = PcapHeader(0xa1b2c3d4, 253);
+  Put<uint32_t>(&pcap, 1);
+  Put<uint32_t>(&pcap, 0);
+  Put<uint32_t>(&pcap, 0x7fffffff);  // incl_len: 2 GiB in a 40-byte file
+  Put<uint32_t>(&pcap, 0x7fffffff);
+  auto cap = ParseCapture(std::move(pcap), "huge.pcap", 0);
+  ASSERT_TRUE(cap.ok());
+  EXPECT_EQ(cap->datagrams.size(), 0u);
+  EXPECT_EQ(cap->skipped_packets, 1u);
+}
+
+// A raw file larger than one read chunk is cut at message boundaries: every socket decodes.
+TEST(CaptureReader, LargeRawFileIsStreamedInWholeMessages) {
+  testing::NlBuilder b;
+  for (int i = 0; i < 20000; ++i) {
+    b.BeginSocket(1).Msg({}).Attr(kAttrCong, std::string_view("cubic\0", 6)).End();
+  }
+  b.Done(1);
+  const std::vector<uint8_t> whole = b.Take();
+  ASSERT_GT(whole.size(), CaptureReader::kRawChunkBytes);
+  auto cap = ParseCapture(whole, "big.bin", 0);
+  ASSERT_TRUE(cap.ok());
+  EXPECT_GT(cap->datagrams.size(), 1u);
+  uint32_t sockets = 0;
+  bool done = false;
+  DecodeProblems problems;
+  record::FlatRecord scratch;
+  for (const CapturedDatagram& d : cap->datagrams) {
+    const WalkResult r =
+        WalkDatagram(d.bytes, {}, &scratch, &problems, [](uint32_t, record::FlatRecord&) {});
+    sockets += r.sockets;
+    done |= r.done;
+  }
+  EXPECT_EQ(sockets, 20000u);
+  EXPECT_TRUE(done);
+  EXPECT_EQ(problems.Total(), 0u);
+}
 
 }  // namespace
 }  // namespace xtcp::decode

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "record/utf8.h"
 
 namespace xtcp::decode {
 namespace {
@@ -157,6 +158,23 @@ TEST(Cong, OverlongNameIsCutAt16) {
   DecodeCong(reinterpret_cast<const uint8_t*>(name), sizeof(name), &p);
   EXPECT_EQ(p.congestion_algorithm_string.view(), "an_algorithm_wit");
   EXPECT_EQ(p.congestion_algorithm_enum, record::kCongUnspecified);
+}
+
+TEST(Cong, InvalidUtf8IsRepairedAndReported) {
+  RecordPayload p;
+  const uint8_t name[] = {'b', 0xff, 0xfe, 'r', 0};
+  EXPECT_TRUE(DecodeCong(name, sizeof(name), &p));
+  EXPECT_EQ(p.congestion_algorithm_string.view(), "b\xef\xbf\xbd\xef\xbf\xbdr");
+  EXPECT_EQ(p.congestion_algorithm_enum, record::kCongUnspecified);
+  EXPECT_FALSE(DecodeCong(reinterpret_cast<const uint8_t*>("cubic"), 5, &p));
+}
+
+TEST(Cong, RepairedNameKeepsWholeCharactersOnly) {
+  RecordPayload p;
+  const std::vector<uint8_t> name(15, 0xff);  // 15 x U+FFFD = 45 bytes; room for 5
+  EXPECT_TRUE(DecodeCong(name.data(), name.size(), &p));
+  EXPECT_EQ(p.congestion_algorithm_string.len, 15);
+  EXPECT_TRUE(record::IsValidUtf8(p.congestion_algorithm_string.view()));
 }
 
 TEST(SmallAttributes, TosTclassShutdownClassCgroupSockopt) {

@@ -53,7 +53,10 @@ class NlBuilder {
         .Put<uint32_t>(seq)
         .Put<uint32_t>(4242);
   }
-  NlBuilder& BeginSocket(uint32_t seq) { return Begin(decode::kSockDiagByFamily, seq); }
+  // A socket message; `type` 18 (TCPDIAG_GETSOCK) is what replies to the v1 request carry.
+  NlBuilder& BeginSocket(uint32_t seq, uint16_t type = decode::kSockDiagByFamily) {
+    return Begin(type, seq);
+  }
   NlBuilder& Msg(const FakeInetDiagMsg& m) {
     Put(m.family).Put(m.state).Put(m.timer).Put(m.retrans);
     Put<uint16_t>(__builtin_bswap16(m.sport)).Put<uint16_t>(__builtin_bswap16(m.dport));

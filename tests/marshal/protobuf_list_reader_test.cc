@@ -1,8 +1,10 @@
 // Reading protobufList streams back (the -decode tool and sink tests rely on it).
 #include "marshal/protobuf_list_reader.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <string>
 #include <thread>
 
@@ -92,6 +94,48 @@ TEST(ParseProtobufList, WholeBufferAndErrors) {
                   .ok());
   EXPECT_EQ(envs.size(), 2u);
   EXPECT_EQ(ParseProtobufList("\x80", &envs).code(), absl::StatusCode::kDataLoss);
+}
+
+// 12 bytes whose length varint claims a 256 MiB envelope.
+std::string HugeClaim() {
+  std::string b = "\x80\x80\x80\x80\x01";  // varint 1 << 28
+  b.append(7, 'x');
+  return b;
+}
+
+long MaxRssKb() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;
+}
+
+TEST(ProtobufListReader, LengthBeyondTheFileIsAnErrorWithoutAllocation) {
+  std::FILE* f = std::tmpfile();
+  ASSERT_NE(f, nullptr);
+  const std::string b = HugeClaim();
+  std::fwrite(b.data(), 1, b.size(), f);
+  std::fflush(f);
+  ::lseek(::fileno(f), 0, SEEK_SET);
+  const long before = MaxRssKb();
+  ProtobufListReader reader(::fileno(f));
+  record::ProtoEnvelope env;
+  const auto next = reader.Next(&env);
+  ASSERT_FALSE(next.ok());
+  EXPECT_THAT(next.status().message(), HasSubstr("byte offset 0"));
+  EXPECT_THAT(next.status().message(), HasSubstr("7 bytes left in the file"));
+  EXPECT_LT(MaxRssKb() - before, 32 * 1024);  // not the 256 MiB claimed
+  std::fclose(f);
+}
+
+TEST(ProtobufListReader, StreamGrowsOnlyWithWhatArrives) {
+  Pipe p(HugeClaim());
+  const long before = MaxRssKb();
+  ProtobufListReader reader(p.fds[0]);
+  record::ProtoEnvelope env;
+  const auto next = reader.Next(&env);
+  ASSERT_FALSE(next.ok());
+  EXPECT_THAT(next.status().message(), HasSubstr("truncated after 7 bytes"));
+  EXPECT_LT(MaxRssKb() - before, 32 * 1024);
 }
 
 }  // namespace

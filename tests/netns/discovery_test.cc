@@ -1,5 +1,7 @@
 #include "netns/discovery.h"
 
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,6 +88,29 @@ TEST(Discoverer, PlainFilesInTheBindDirectoryAreNotNamespaces) {
   EXPECT_EQ(stats.not_namespace, 1u);
   ASSERT_EQ(stats.not_namespace_paths.size(), 1u);
   EXPECT_EQ(stats.not_namespace_paths[0], dir + "/fake");
+}
+
+// A bind-mounted namespace whose file name is not UTF-8 is kept, its name repaired and counted.
+// Root: mounts in a private mount namespace of this test process.
+TEST(Discoverer, InvalidUtf8BindMountNameIsRepairedAndCounted) {
+  if (::geteuid() != 0 || ::unshare(CLONE_NEWNS) != 0 ||
+      ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    GTEST_SKIP() << "needs root (private mount namespace)";
+  }
+  FakeProc proc;
+  const std::string dir = proc.root() + "/netns";
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/ns-\xff\xfe";
+  std::ofstream(path).put('\0');
+  ASSERT_EQ(::mount("/proc/self/ns/net", path.c_str(), nullptr, MS_BIND, nullptr), 0);
+  Discoverer d({proc.root(), {dir}});
+  DiscoveryStats stats;
+  const auto found = d.Discover(1, &stats);
+  ::umount2(path.c_str(), MNT_DETACH);
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[1].name, "ns-\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_EQ(found[1].handle, path);
+  EXPECT_EQ(stats.invalid_utf8_names, 1u);
 }
 
 TEST(Discoverer, RealSelfNamespaceIsAnNsfsFile) {

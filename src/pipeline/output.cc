@@ -72,10 +72,13 @@ void OutputStage::Recycle(std::unique_ptr<Envelope> env) {
 void OutputStage::Submit(std::unique_ptr<Envelope> envelope, FlushReason reason) {
   std::unique_lock lock(mu_);
   const uint32_t rows = envelope->rows;
+  const auto room = [&] {
+    return QueuedEnvelopes() < std::max<size_t>(opts_.queue_depth, 1) || stopping_ || !running_;
+  };
   if (opts_.block_when_full) {
-    cv_.wait(lock, [&] {
-      return QueuedEnvelopes() < std::max<size_t>(opts_.queue_depth, 1) || stopping_ || !running_;
-    });
+    cv_.wait(lock, room);
+  } else if (!behind_ && opts_.submit_wait > absl::ZeroDuration()) {
+    cv_.wait_for(lock, absl::ToChronoNanoseconds(opts_.submit_wait), room);
   }
   const bool late = stopping_ || !running_ || sink_closed_.load();
   if (!late && QueuedEnvelopes() < std::max<size_t>(opts_.queue_depth, 1)) {
@@ -88,6 +91,7 @@ void OutputStage::Submit(std::unique_ptr<Envelope> envelope, FlushReason reason)
   bool warn = false;
   uint64_t held = 0;
   if (!late) {
+    behind_ = true;
     rows_dropped_full_.fetch_add(rows);
     ++full_since_warning_;
     const absl::Time now = absl::Now();
@@ -196,6 +200,7 @@ void OutputStage::Run() {
     {
       std::unique_lock lock(mu_);
       if (item.envelope != nullptr) Recycle(std::move(item.envelope));
+      behind_ = false;  // the writer moves: Submit() may wait for room again
       writing_ = false;
       in_flight_rows_ = 0;
       cv_.notify_all();

@@ -5,18 +5,20 @@
 //      ^                                              |
 //      +------------------ Fresh() <-- envelope pool <+  (recycled, capacity kept)
 //
-// Full-queue policy (unless block_when_full): Submit() never blocks, so a stuck sink never stalls
-// polling. When `queue_depth` envelopes are already waiting, the submitted envelope's rows are
-// dropped: counted in rows_lost(), Poller/envelopeRowsLost/error and Output/queueFull/error
-// (envelopes), and logged as a warning at most once per 10 s. Fresh() never blocks either (the pool
-// grows past pool_size only while envelopes are being dropped and recycled, which bounds it). A
-// sink failure is retried a few times with backoff; what still fails is counted as lost rows. A
+// Full-queue policy (unless block_when_full): Submit() waits at most `submit_wait` for room in
+// the queue (a burst within one poll fits in it), and not at all while the writer has finished
+// no envelope since the last drop (a stuck sink), so a sink never stalls polling for long. Then
+// the submitted envelope's rows are dropped: counted in rows_lost(), Poller/envelopeRowsLost/error
+// and Output/queueFull/error (envelopes), and logged as a warning at most once per 10 s. Fresh()
+// never blocks (the pool grows past pool_size only while envelopes are dropped and recycled).
+//
+// A sink failure is retried a few times with backoff; what still fails is counted as lost rows. A
 // sink that says its destination is gone for good (Aborted: a closed stdout) is not retried:
 // everything from then on is counted lost and `on_sink_closed` runs once (the daemon stops).
 // Sinks with a message limit (max_message_size() > 0: datagrams, Kafka) get each flush cut into
-// self-contained chunks at record boundaries, each marshalled on its own (a csv/tsv header in
-// each). Asynchronous sinks (Kafka) report rows they accepted but failed to deliver later; those
-// move from rows_sent() to rows_lost().
+// self-contained chunks at record boundaries, each marshalled on its own (csv/tsv: the header in
+// the first). Asynchronous sinks (Kafka) report rows they accepted but failed to deliver later;
+// those move from rows_sent() to rows_lost().
 //
 // Shutdown: Stop(timeout) returns within `timeout` whatever the sink does. If the writer is stuck
 // in a send at the deadline, what is queued and in flight is counted lost and the writer is left
@@ -54,6 +56,8 @@ namespace pipeline {
 struct OutputOptions {
   // Submit() on a full queue: false (the daemon) drops and counts; true (replay, tests) waits.
   bool block_when_full = false;
+  // How long Submit() may wait for room before it drops.
+  absl::Duration submit_wait = absl::Milliseconds(250);
   size_t queue_depth = 2;       // envelopes waiting for the writer
   size_t pool_size = 4;         // envelopes in existence (filling + queued + writing + spare)
   size_t envelope_reserve = 0;  // bytes reserved in each new envelope (the byte cap): no regrowth
@@ -133,7 +137,8 @@ class OutputStage final : public EnvelopeConsumer {
   uint64_t in_flight_rows_ = 0;                  // guarded by mu_: unsettled rows being written
   absl::Time next_full_warning_ = absl::InfinitePast();  // guarded by mu_
   uint64_t full_since_warning_ = 0;                      // guarded by mu_
-  absl::Time deadline_ = absl::InfiniteFuture();         // guarded by mu_
+  bool behind_ = false;  // guarded by mu_: dropped, and no envelope written since
+  absl::Time deadline_ = absl::InfiniteFuture();  // guarded by mu_
   std::thread writer_;
 
   std::string out_;  // writer thread only

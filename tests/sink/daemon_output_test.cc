@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <sstream>
@@ -178,6 +179,15 @@ TEST_F(DaemonOutput, ClosedStdoutEndsTheDaemonQuicklyAndQuietly) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << text;
   EXPECT_THAT(text, ::testing::Not(HasSubstr("Broken pipe"))) << text;
   EXPECT_THAT(text, ::testing::Not(HasSubstr("send failed"))) << text;
+}
+
+TEST(DaemonOutputFlags, KafkaWithoutBrokersIsAFlagError) {
+  for (const char* dest : {"kafka", "kafka:", "kafka:,"}) {
+    const auto r = testing::RunProgram(
+        {BuildPath("xtcp2"), "-promListen", "127.0.0.1:0", "-dest", dest}, {}, absl::Seconds(30));
+    EXPECT_EQ(r.exit_code, 2) << dest << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr("xtcp2: invalid value")) << r.err;  // the one error line
+  }
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "marshal/test_records.h"
 #include "pipeline/output.h"
+#include "sink/stage_rows.h"
 #include "xtcp/marshaller.h"
 #include "xtcp/sink.h"
 
@@ -60,15 +61,6 @@ class Dir {
   bool mounted_ = false;
 };
 
-std::unique_ptr<pipeline::Envelope> Rows(uint64_t first, uint64_t n) {
-  testing::TestEnvelope t;
-  for (uint64_t i = first; i < first + n; ++i) t.Add(testing::NumberedRecord(i));
-  auto env = std::make_unique<pipeline::Envelope>();
-  env->bytes.Append(t.bytes.view());
-  env->rows = t.rows;
-  return env;
-}
-
 TEST(FileSink, FullDiskLeavesOnlyWholeRecordsAndCountsExactly) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs";
   Dir dir("size=1m");
@@ -84,13 +76,13 @@ TEST(FileSink, FullDiskLeavesOnlyWholeRecordsAndCountsExactly) {
   stage.Start();
   uint64_t submitted = 0;
   for (int i = 0; i < 400 && stage.rows_lost() == 0; ++i) {
-    stage.Submit(Rows(submitted + 1, 37), FlushReason::kPollEnd);
+    stage.Submit(testing::NumberedRows(submitted + 1, 37), FlushReason::kPollEnd);
     submitted += 37;
     stage.WaitIdle();
   }
   ASSERT_GT(stage.rows_lost(), 0u) << "the disk never filled";
   ::unlink((dir / "filler").c_str());  // space returns
-  stage.Submit(Rows(submitted + 1, 37), FlushReason::kPollEnd);
+  stage.Submit(testing::NumberedRows(submitted + 1, 37), FlushReason::kPollEnd);
   submitted += 37;
   ASSERT_TRUE(stage.Stop(absl::Seconds(10)).ok());
 

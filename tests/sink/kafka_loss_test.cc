@@ -1,6 +1,7 @@
 // The kafka sink behind the output stage, where rows are counted: a text flush bigger than the
 // broker's message limit is split and arrives whole; messages that never get delivered are counted
 // as the rows they carried. Rows sent, rows consumed and rows lost agree.
+#include <algorithm>
 #include <string>
 
 #include "absl/strings/str_split.h"
@@ -10,20 +11,12 @@
 #include "marshal/test_records.h"
 #include "pipeline/output.h"
 #include "sink/kafka_mock.h"
+#include "sink/stage_rows.h"
 #include "xtcp/marshaller.h"
 #include "xtcp/sink.h"
 
 namespace xtcp {
 namespace {
-
-std::unique_ptr<pipeline::Envelope> Rows(uint64_t first, uint64_t n) {
-  testing::TestEnvelope t;
-  for (uint64_t i = first; i < first + n; ++i) t.Add(testing::NumberedRecord(i));
-  auto env = std::make_unique<pipeline::Envelope>();
-  env->bytes.Append(t.bytes.view());
-  env->rows = t.rows;
-  return env;
-}
 
 struct KafkaStage {
   KafkaStage(testing::MockKafka& kafka, const std::string& topic, const std::string& format,
@@ -50,7 +43,8 @@ TEST(KafkaLoss, JsonlFlushAboveTheMessageLimitIsSplitAndArrivesWhole) {
   testing::MockKafka kafka;
   ASSERT_TRUE(kafka.ok());
   KafkaStage k(kafka, "big-jsonl", "jsonl");
-  k.stage->Submit(Rows(1, 4000), FlushReason::kSizeCap);  // ~700 KB protobuf, MBs of jsonl
+  k.stage->Submit(testing::NumberedRows(1, 4000),
+                  FlushReason::kSizeCap);  // ~700 KB protobuf, MBs of jsonl
   ASSERT_TRUE(k.stage->Stop(absl::Seconds(30)).ok());
   EXPECT_EQ(k.stage->rows_lost(), 0u);
   EXPECT_EQ(k.stage->rows_sent(), 4000u);
@@ -72,7 +66,8 @@ TEST(KafkaLoss, UndeliveredMessagesAreCountedAsTheirRows) {
   ASSERT_TRUE(kafka.ok());
   kafka.SetDown();
   KafkaStage k(kafka, "down", "protobufList", absl::Seconds(1));
-  for (uint64_t i = 0; i < 5; ++i) k.stage->Submit(Rows(1 + i * 100, 100), FlushReason::kPollEnd);
+  for (uint64_t i = 0; i < 5; ++i)
+    k.stage->Submit(testing::NumberedRows(1 + i * 100, 100), FlushReason::kPollEnd);
   k.stage->WaitIdle();
   EXPECT_EQ(k.stage->rows_sent(), 500u);   // accepted into librdkafka's queue
   (void)k.stage->Stop(absl::Seconds(10));  // past message.timeout.ms: every delivery fails
@@ -87,7 +82,8 @@ TEST(KafkaLoss, DrainDeadlinePurgesAndCountsTheRowsBeforeReturning) {
   ASSERT_TRUE(kafka.ok());
   kafka.SetDown();
   KafkaStage k(kafka, "slow", "protobufList");  // default message timeout: 300 s
-  for (uint64_t i = 0; i < 3; ++i) k.stage->Submit(Rows(1 + i * 10, 10), FlushReason::kPollEnd);
+  for (uint64_t i = 0; i < 3; ++i)
+    k.stage->Submit(testing::NumberedRows(1 + i * 10, 10), FlushReason::kPollEnd);
   const absl::Status s = k.stage->Stop(absl::Milliseconds(500));
   EXPECT_TRUE(absl::IsDeadlineExceeded(s)) << s;
   EXPECT_EQ(k.stage->rows_sent() + k.stage->rows_lost(), 30u);

@@ -36,6 +36,10 @@ class Marshaller {
     (void)prefix;
     return false;
   }
+  // Formats with a header line (csv, tsv) write it once per marshaller; after this call the next
+  // Marshal() writes it again. The output stage calls it before each flush to a message sink
+  // (udp, unixgram, kafka), so the first message of every flush carries the header.
+  virtual void RepeatHeader() {}
 };
 
 struct MarshalOptions {

@@ -5,9 +5,13 @@
 // is called from one thread at a time (the output stage). A Sink counts its own successes,
 // failures and bytes in Metrics (upstream label triples where they exist) and never kills the
 // daemon: a failed send returns an error (the caller counts the loss or retries), connections are
-// re-established by the sink itself with backoff.
+// re-established by the sink itself with backoff. A sink whose destination is gone for good (a
+// closed stdout/stderr: EPIPE) returns Aborted; the output stage then stops sending and the daemon
+// ends.
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -40,8 +44,23 @@ class Sink {
     for (std::string_view p : parts) joined_.append(p);
     return Send(joined_);
   }
+  // SendParts() for a payload carrying `rows` records. Asynchronous sinks (Kafka) keep the count
+  // with the message and report it to the loss callback if the message is never delivered.
+  virtual absl::Status SendRows(std::span<const std::string_view> parts, uint64_t rows) {
+    (void)rows;
+    return SendParts(parts);
+  }
+  // Where an asynchronous sink reports rows it accepted but failed to deliver; called from any
+  // thread, before Drain() returns for everything Drain() gives up on. Set once, before the first
+  // Send. Synchronous sinks never call it (their failures are Send() errors).
+  using LossCallback = std::function<void(uint64_t rows)>;
+  virtual void SetLossCallback(LossCallback cb) { (void)cb; }
+  // Reopens the destination (SIGHUP, for logrotate without copytruncate): file: sinks reopen
+  // their path; others have nothing to do. Called on the sending thread, between sends.
+  virtual absl::Status Reopen() { return absl::OkStatus(); }
   // Waits until everything accepted by Send() has been delivered or `timeout` passed; returns
-  // DeadlineExceeded with the number of undelivered messages otherwise (and counts them).
+  // DeadlineExceeded with the number of undelivered messages otherwise (and counts them; their rows
+  // go to the loss callback).
   virtual absl::Status Drain(absl::Duration timeout) {
     (void)timeout;
     return absl::OkStatus();

@@ -33,6 +33,11 @@ absl::Status WriteAllParts(int fd, std::span<const std::string_view> parts, FdKi
     if (n < 0) {
       const int err = errno;
       if (err == EINTR) continue;
+      if (err == EPIPE && kind == FdKind::kFile) {
+        // Only a pipe or FIFO answers write(2) with EPIPE: its reader is gone for good (`xtcp2
+        // -dest stdout | head`). A socket's EPIPE is a peer to reconnect to.
+        return absl::AbortedError("write: reader closed the pipe (EPIPE)");
+      }
       if (err == EAGAIN || err == EWOULDBLOCK) {
         return absl::DeadlineExceededError("write: timed out (the receiver is not reading)");
       }

@@ -1,8 +1,13 @@
 // The daemon: metrics, output stage, batcher and engine wired together; signals; clean shutdown.
 //
-// Shutdown (SIGINT/SIGTERM, or -maxLoops polls done): stop polling, stop every reader, flush the
-// last Envelope ("shutdown"), let the output stage send what is queued and drain the sink within
-// -shutdownTimeout, exit 0. A second signal exits at once (status 1).
+// Shutdown (SIGINT/SIGTERM, -maxLoops polls done, or a closed stdout/stderr sink): stop polling,
+// stop every reader, flush the last Envelope ("shutdown"), let the output stage send what is
+// queued and drain the sink; all within -shutdownTimeout from the signal, whatever the sink does
+// (a writer stuck in a send is abandoned: what it held is counted lost and the process exits
+// without waiting for it). A second signal exits at once (status 1).
+// SIGHUP: flush the current Envelope and reopen a file: sink (logrotate), one log line.
+// Exit status: 0 nothing lost (or the reader of stdout went away), 3 rows were lost, 1 runtime
+// failure; start-up errors 1 or 2 (ReportStartupError).
 #include <signal.h>
 #include <unistd.h>
 
@@ -40,6 +45,7 @@ int RunDaemon(const config::Config& cfg) {
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
   sigaddset(&sigs, SIGUSR2);  // internal: ends the signal thread at exit
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a vanished stream peer is an error return, not a death
@@ -62,7 +68,7 @@ int RunDaemon(const config::Config& cfg) {
   http_opts.cmdline = observe::ProcessCmdline();  // until the config helper's masked command line
   auto http = observe::HttpServer::Start(http_opts, &metrics, &readiness);
   if (!http.ok()) return ReportStartupError(http.status());
-  auto stage = MakeOutputStage(cfg, &metrics);
+  auto stage = MakeOutputStage(cfg, &metrics);  // a closed sink is seen by the signal thread
   if (!stage.ok()) return ReportStartupError(stage.status());
   pipeline::OutputStage& output = **stage;
   auto stamps = pipeline::Stamps::FromConfig(cfg);
@@ -77,12 +83,29 @@ int RunDaemon(const config::Config& cfg) {
   }
   std::atomic<bool> finished{false};
   std::atomic<int> signals{0};
+  std::atomic<int64_t> stop_requested_ns{0};  // absl::ToUnixNanos of the first stop request
+  bool closed_seen = false;                   // signal thread only
   std::thread signal_thread([&] {
     const timespec tick{0, 100 * 1000 * 1000};
     while (!finished.load()) {
       const int sig = sigtimedwait(&sigs, nullptr, &tick);
+      if (sig <= 0 && output.sink_closed() && !closed_seen) {
+        // stdout/stderr closed (`xtcp2 -dest stdout | head`): stop quietly, as ss does.
+        closed_seen = true;
+        int64_t none = 0;
+        stop_requested_ns.compare_exchange_strong(none, absl::ToUnixNanos(absl::Now()));
+        (*engine)->Stop();
+        continue;
+      }
       if (sig <= 0 || sig == SIGUSR2) continue;
+      if (sig == SIGHUP) {
+        batcher.Flush(FlushReason::kPollEnd);
+        output.RequestReopen();  // the writer logs the one line once it reopened
+        continue;
+      }
       if (signals.fetch_add(1) == 0) {
+        int64_t none = 0;
+        stop_requested_ns.compare_exchange_strong(none, absl::ToUnixNanos(absl::Now()));
         XTCP_LOG(kInfo,
                  "signal %d caught: stopping polls, flushing and draining (-shutdownTimeout %s)",
                  sig, absl::FormatDuration(cfg.shutdown_timeout));
@@ -101,7 +124,10 @@ int RunDaemon(const config::Config& cfg) {
     readiness.Set(true);
   });
   readiness.Set(false);
-  const absl::Time deadline = absl::Now() + cfg.shutdown_timeout;
+  // -shutdownTimeout counts from the signal (or from now, for -maxLoops).
+  const int64_t requested = stop_requested_ns.load();
+  const absl::Time deadline =
+      (requested != 0 ? absl::FromUnixNanos(requested) : absl::Now()) + cfg.shutdown_timeout;
   engine->reset();  // stops every reader: nothing more reaches the batcher
   batcher.Flush(FlushReason::kShutdown);
   const absl::Status drained = output.Stop(std::max(absl::ZeroDuration(), deadline - absl::Now()));
@@ -117,14 +143,28 @@ int RunDaemon(const config::Config& cfg) {
     }
   }
 
+  if (!drained.ok()) XTCP_LOG(kError, "shutdown: %s", std::string(drained.message()));
+  int code = 0;
   if (!ran.ok()) {
     XTCP_LOG(kError, "%s", std::string(ran.message()));
-    return 1;
+    code = 1;
+  } else if (output.sink_closed()) {
+    code = 0;  // the reader went away: what it did not read is not an error of this run
+  } else if (output.rows_lost() > 0) {
+    code = kExitRowsLost;
   }
-  XTCP_LOG(kInfo, "stopped: %d rows accepted by the sink, %d rows lost before it",
-           output.rows_sent(), output.rows_lost());
-  if (!drained.ok()) XTCP_LOG(kError, "shutdown: %s", std::string(drained.message()));
-  return 0;
+  Log(output.rows_lost() > 0 && !output.sink_closed() ? LogLevel::kWarn : LogLevel::kInfo,
+      "stopped: %d rows accepted by the sink %s, %d rows lost (%d dropped while the sink was "
+      "behind)%s; exit %d",
+      output.rows_sent(), std::string(output.sink().scheme()), output.rows_lost(),
+      output.rows_dropped_queue_full(), output.sink_closed() ? ", the sink's reader went away" : "",
+      code);
+  if (output.abandoned()) {
+    // The writer is still inside the sink: do not wait for it (nor run destructors that would).
+    std::fflush(nullptr);
+    _exit(code);
+  }
+  return code;
 }
 
 }  // namespace xtcp::main

@@ -1,6 +1,8 @@
 // xtcp2 -decode FILE|- : prints every record of a protobufList stream (what -marshal protobufList
-// writes to a file, a pipe or Kafka) as jsonl on stdout. Malformed input stops with one line
-// naming the byte offset of the bad message, exit 1; records before it have been printed.
+// writes to a file, a pipe or Kafka) on stdout: as jsonl by default (-marshal left at
+// protobufList, or jsonl), else in the -marshal format (csv/tsv with -columns, protoJson, ...).
+// Malformed input stops with one line naming the byte offset of the bad message, exit 1; records
+// before it have been printed. A closed stdout ends it quietly (exit 0).
 #include <fcntl.h>
 #include <google/protobuf/util/json_util.h>
 #include <sys/stat.h>
@@ -9,11 +11,13 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "main/modes.h"
 #include "marshal/formats.h"
 #include "marshal/protobuf_list_reader.h"
+#include "xtcp/marshaller.h"
 
 namespace xtcp::main {
 namespace {
@@ -23,6 +27,7 @@ bool WriteStdout(std::string_view data) {
     const ssize_t n = ::write(STDOUT_FILENO, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (errno == EPIPE) ::_exit(0);  // the reader went away (`| head`): done, quietly
       return false;
     }
     data.remove_prefix(static_cast<size_t>(n));
@@ -53,9 +58,20 @@ int RunDecode(const config::Config& cfg) {
     }
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   }
+  // jsonl stays the built-in printer; any other -marshal goes through its marshaller.
+  std::unique_ptr<Marshaller> marshaller;
+  if (cfg.marshal != "protobufList" && cfg.marshal != "jsonl") {
+    auto m = CreateMarshaller({cfg.marshal, cfg.csv_columns});
+    if (!m.ok()) {
+      std::fprintf(stderr, "xtcp2: %s\n", std::string(m.status().message()).c_str());
+      if (fd != STDIN_FILENO) ::close(fd);
+      return 2;
+    }
+    marshaller = *std::move(m);
+  }
   marshal::ProtobufListReader reader(fd);
   record::ProtoEnvelope envelope;
-  std::string out, line;
+  std::string out, line, bytes;
   int rc = 0;
   for (;;) {
     const absl::StatusOr<bool> next = reader.Next(&envelope);
@@ -66,7 +82,20 @@ int RunDecode(const config::Config& cfg) {
       break;
     }
     if (!*next) break;
+    if (marshaller != nullptr) {
+      bytes.clear();
+      envelope.SerializeToString(&bytes);
+      const EnvelopeView view{bytes, static_cast<uint32_t>(envelope.row_size())};
+      if (absl::Status ms = marshaller->Marshal(view, &out); !ms.ok()) {
+        std::fprintf(stderr, "xtcp2: -decode %s: -marshal %s near byte %llu: %s\n", path.c_str(),
+                     cfg.marshal.c_str(), static_cast<unsigned long long>(reader.offset()),
+                     std::string(ms.message()).c_str());
+        rc = 1;
+        break;
+      }
+    }
     for (const auto& row : envelope.row()) {
+      if (marshaller != nullptr) break;
       line.clear();
       if (!google::protobuf::util::MessageToJsonString(row, &line, marshal::JsonOptions()).ok()) {
         std::fprintf(stderr, "xtcp2: -decode %s: record not printable as JSON near byte %llu\n",

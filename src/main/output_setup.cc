@@ -2,11 +2,12 @@
 
 #include <cstdio>
 #include <string>
+#include <utility>
 
 namespace xtcp::main {
 
-absl::StatusOr<std::unique_ptr<pipeline::OutputStage>> MakeOutputStage(const config::Config& cfg,
-                                                                       Metrics* metrics) {
+absl::StatusOr<std::unique_ptr<pipeline::OutputStage>> MakeOutputStage(
+    const config::Config& cfg, Metrics* metrics, pipeline::OutputOptions base) {
   auto marshaller = CreateMarshaller({cfg.marshal, cfg.csv_columns});
   if (!marshaller.ok()) return marshaller.status();
   SinkOptions sink_opts;
@@ -18,7 +19,7 @@ absl::StatusOr<std::unique_ptr<pipeline::OutputStage>> MakeOutputStage(const con
   sink_opts.metrics = metrics;
   auto sink = CreateSink(sink_opts);
   if (!sink.ok()) return sink.status();
-  pipeline::OutputOptions opts;
+  pipeline::OutputOptions opts = std::move(base);
   opts.envelope_reserve = cfg.EffectiveFlushBytes() + 4096;
   return std::make_unique<pipeline::OutputStage>(std::move(*marshaller), std::move(*sink), metrics,
                                                  opts);

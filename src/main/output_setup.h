@@ -13,8 +13,13 @@ namespace xtcp::main {
 
 // The marshaller of -marshal/-columns and the sink of -dest behind an output stage (not started).
 // Bad flag values are InvalidArgument; `metrics` must outlive the stage.
-absl::StatusOr<std::unique_ptr<pipeline::OutputStage>> MakeOutputStage(const config::Config& cfg,
-                                                                       Metrics* metrics);
+// `base` carries the mode's choices (block_when_full, on_sink_closed); sizes come from `cfg`.
+absl::StatusOr<std::unique_ptr<pipeline::OutputStage>> MakeOutputStage(
+    const config::Config& cfg, Metrics* metrics, pipeline::OutputOptions base = {});
+
+// Exit status of a run (daemon or replay) that lost rows on the way to the sink
+// (docs/operations.md).
+inline constexpr int kExitRowsLost = 3;
 
 // Prints "xtcp2: <message>" on stderr and returns the exit code: 2 for bad input
 // (InvalidArgument, NotFound), `otherwise` for anything else.

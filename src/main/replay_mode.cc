@@ -11,7 +11,8 @@ namespace xtcp::main {
 
 int RunReplay(const config::Config& cfg) {
   Metrics metrics;
-  auto stage = MakeOutputStage(cfg, &metrics);
+  // No poll cadence to protect: a slow sink slows the replay down instead of losing rows.
+  auto stage = MakeOutputStage(cfg, &metrics, {.block_when_full = true});
   if (!stage.ok()) return ReportStartupError(stage.status());
   pipeline::OutputStage& output = **stage;
   auto stamps = pipeline::Stamps::FromConfig(cfg);
@@ -28,7 +29,7 @@ int RunReplay(const config::Config& cfg) {
     XTCP_LOG(kError, "replay: output did not drain: %s", std::string(stopped.message()));
     return 1;
   }
-  return output.rows_lost() == 0 ? 0 : 1;
+  return output.rows_lost() == 0 ? 0 : kExitRowsLost;
 }
 
 }  // namespace xtcp::main

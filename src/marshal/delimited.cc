@@ -1,7 +1,8 @@
 // csv and tsv: one line per record, humanized cells (humanize_fields.h), quoted like Go's
 // encoding/csv Writer with '\n' line ends. The header line (the columns' JSON names) is written
-// once, before the first record this marshaller ever emits: once per process, since the daemon
-// builds one marshaller.
+// once, before the first record this marshaller ever emits: once per process on a stream, since
+// the daemon builds one marshaller; again after RepeatHeader() (the first message of each flush
+// to a message sink).
 #include <cstdint>
 
 #include "marshal/formats.h"
@@ -52,6 +53,8 @@ class DelimitedMarshaller final : public Marshaller {
   std::string_view metric_op() const override {
     return delim_ == ',' ? "envelopeCSVMarshal" : "envelopeTSVMarshal";
   }
+
+  void RepeatHeader() override { header_written_ = false; }
 
   absl::Status Marshal(const EnvelopeView& env, std::string* out) override {
     if (absl::Status s = ParseEnvelope(env, &envelope_); !s.ok()) return s;

@@ -21,9 +21,18 @@ OutputStage::OutputStage(std::unique_ptr<Marshaller> marshaller, std::unique_ptr
   }
 }
 
-OutputStage::~OutputStage() { (void)Stop(absl::Seconds(1)); }
+OutputStage::~OutputStage() {
+  (void)Stop(absl::Seconds(1));
+  if (writer_.joinable()) writer_.join();  // only an abandoned writer is still running
+  sink_->SetLossCallback(nullptr);         // the sink's destructor may still fail messages
+}
 
 void OutputStage::Start() {
+  sink_->SetLossCallback([this](uint64_t rows) {
+    // Accepted earlier (counted sent), never delivered.
+    rows_sent_.fetch_sub(std::min<uint64_t>(rows, rows_sent_.load()));
+    CountLost(rows);
+  });
   std::unique_lock lock(mu_);
   if (running_) return;
   running_ = true;
@@ -32,7 +41,6 @@ void OutputStage::Start() {
 
 std::unique_ptr<Envelope> OutputStage::Fresh() {
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return !free_.empty() || created_ < std::max<size_t>(opts_.pool_size, 2); });
   if (!free_.empty()) {
     auto env = std::move(free_.back());
     free_.pop_back();
@@ -46,22 +54,63 @@ std::unique_ptr<Envelope> OutputStage::Fresh() {
   return env;
 }
 
+size_t OutputStage::QueuedEnvelopes() const {
+  size_t n = 0;
+  for (const Item& item : queue_) n += item.envelope != nullptr;  // reopen requests take no room
+  return n;
+}
+
+void OutputStage::Recycle(std::unique_ptr<Envelope> env) {
+  env->Clear();
+  // Keep the pool's memory bounded after an unusually large envelope.
+  env->bytes.ShrinkTo(std::max<size_t>(opts_.envelope_reserve, 64 << 10));
+  // Envelopes beyond pool_size (made while the queue was full) are freed, not kept.
+  if (free_.size() < std::max<size_t>(opts_.pool_size, 2)) free_.push_back(std::move(env));
+  cv_.notify_all();
+}
+
 void OutputStage::Submit(std::unique_ptr<Envelope> envelope, FlushReason reason) {
   std::unique_lock lock(mu_);
-  if (stopping_) {
-    // Too late for this run: count it, recycle the envelope.
-    const uint32_t rows = envelope->rows;
-    envelope->Clear();
-    free_.push_back(std::move(envelope));
+  const uint32_t rows = envelope->rows;
+  const auto room = [&] {
+    return QueuedEnvelopes() < std::max<size_t>(opts_.queue_depth, 1) || stopping_ || !running_;
+  };
+  if (opts_.block_when_full) {
+    cv_.wait(lock, room);
+  } else if (!behind_ && opts_.submit_wait > absl::ZeroDuration()) {
+    cv_.wait_for(lock, absl::ToChronoNanoseconds(opts_.submit_wait), room);
+  }
+  const bool late = stopping_ || !running_ || sink_closed_.load();
+  if (!late && QueuedEnvelopes() < std::max<size_t>(opts_.queue_depth, 1)) {
+    queue_.push_back({std::move(envelope), reason});
     cv_.notify_all();
-    lock.unlock();
-    CountLost(rows);
     return;
   }
-  cv_.wait(lock,
-           [&] { return queue_.size() < std::max<size_t>(opts_.queue_depth, 1) || !running_; });
-  queue_.push_back({std::move(envelope), reason});
-  cv_.notify_all();
+  // Too late for this run, the destination is gone, or the writer is behind: drop, count.
+  Recycle(std::move(envelope));
+  bool warn = false;
+  uint64_t held = 0;
+  if (!late) {
+    behind_ = true;
+    rows_dropped_full_.fetch_add(rows);
+    ++full_since_warning_;
+    const absl::Time now = absl::Now();
+    if (now >= next_full_warning_) {
+      warn = true;
+      held = full_since_warning_;
+      full_since_warning_ = 0;
+      next_full_warning_ = now + absl::Seconds(10);
+    }
+  }
+  lock.unlock();
+  if (!late && metrics_) metrics_->Count("Output", "queueFull", "error").Increment();
+  if (warn) {
+    XTCP_LOG(kWarn,
+             "sink %s is behind: output queue full, dropped %d envelopes (%d rows in this one) "
+             "in the last 10 s; %d rows lost so far",
+             std::string(sink_->scheme()), held, rows, rows_lost_.load() + rows);
+  }
+  CountLost(rows);
 }
 
 void OutputStage::WaitIdle() {
@@ -69,26 +118,48 @@ void OutputStage::WaitIdle() {
   cv_.wait(lock, [&] { return (queue_.empty() && !writing_) || !running_; });
 }
 
+void OutputStage::RequestReopen() {
+  std::unique_lock lock(mu_);
+  if (!running_ || stopping_) return;
+  queue_.push_back({nullptr, FlushReason::kPollEnd});
+  cv_.notify_all();
+}
+
 absl::Status OutputStage::Stop(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  uint64_t lost_rows = 0;
   {
     std::unique_lock lock(mu_);
     if (!running_ || stopping_) return absl::OkStatus();
     stopping_ = true;
-    deadline_ = absl::Now() + timeout;
+    deadline_ = deadline;
     cv_.notify_all();
-  }
-  writer_.join();
-  uint64_t lost_rows = 0;
-  {
-    std::unique_lock lock(mu_);
-    for (Item& item : queue_) lost_rows += item.envelope->rows;
+    // The writer sends what is queued until the deadline, then returns; unless the sink holds
+    // it in a send.
+    const auto until = std::chrono::system_clock::now() +
+                       absl::ToChronoMilliseconds(std::max(absl::ZeroDuration(), timeout));
+    cv_.wait_until(lock, until, [&] { return writer_done_; });
+    for (Item& item : queue_) {
+      if (item.envelope != nullptr) lost_rows += item.envelope->rows;
+    }
     queue_.clear();
+    if (!writer_done_) {
+      abandoned_.store(true);
+      lost_rows += in_flight_rows_;
+      in_flight_rows_ = 0;
+    }
     running_ = false;
     cv_.notify_all();
   }
   if (lost_rows > 0) CountLost(lost_rows);
-  const absl::Time now = absl::Now();
-  absl::Status drained = sink_->Drain(std::max(absl::ZeroDuration(), deadline_ - now));
+  if (abandoned_.load()) {
+    if (metrics_) metrics_->Count("Output", "shutdownAbandoned", "error").Increment();
+    return absl::DeadlineExceededError(absl::StrCat(
+        "sink ", std::string(sink_->scheme()), " still blocked in a send at the deadline; ",
+        lost_rows, " rows queued or in flight counted lost"));
+  }
+  writer_.join();
+  absl::Status drained = sink_->Drain(std::max(absl::ZeroDuration(), deadline - absl::Now()));
   if (lost_rows > 0) {
     return absl::DeadlineExceededError(
         absl::StrCat(lost_rows, " rows were still queued at the shutdown deadline"));
@@ -102,23 +173,49 @@ void OutputStage::Run() {
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
-      if (queue_.empty() || (stopping_ && absl::Now() >= deadline_)) return;
+      if (queue_.empty() || (stopping_ && absl::Now() >= deadline_)) {
+        writer_done_ = true;
+        cv_.notify_all();
+        return;
+      }
       item = std::move(queue_.front());
       queue_.pop_front();
       writing_ = true;
+      in_flight_rows_ = item.envelope != nullptr ? item.envelope->rows : 0;
       cv_.notify_all();  // room in the queue
     }
-    Write(item);
+    if (item.envelope == nullptr) {
+      const absl::Status s = sink_->Reopen();
+      if (s.ok()) {
+        XTCP_LOG(kInfo, "SIGHUP: flushed, sink %s reopened", std::string(sink_->scheme()));
+      } else {
+        XTCP_LOG(kError, "SIGHUP: sink %s: reopen failed: %s", std::string(sink_->scheme()),
+                 std::string(s.message()));
+      }
+    } else if (sink_closed_.load()) {
+      Settle(0, item.envelope->rows);
+    } else {
+      Write(item);
+    }
     {
       std::unique_lock lock(mu_);
-      item.envelope->Clear();
-      // Keep the pool's memory bounded after an unusually large envelope.
-      item.envelope->bytes.ShrinkTo(std::max<size_t>(opts_.envelope_reserve, 64 << 10));
-      free_.push_back(std::move(item.envelope));
+      if (item.envelope != nullptr) Recycle(std::move(item.envelope));
+      behind_ = false;  // the writer moves: Submit() may wait for room again
       writing_ = false;
+      in_flight_rows_ = 0;
       cv_.notify_all();
     }
   }
+}
+
+void OutputStage::Settle(uint64_t sent, uint64_t lost) {
+  {
+    std::unique_lock lock(mu_);
+    if (abandoned_.load()) return;  // Stop() counted the whole envelope lost already
+    in_flight_rows_ -= std::min(in_flight_rows_, sent + lost);
+  }
+  rows_sent_.fetch_add(sent);
+  if (lost > 0) CountLost(lost);
 }
 
 absl::Status OutputStage::MarshalRows(const Envelope& env, const std::vector<uint32_t>& ends,
@@ -129,16 +226,25 @@ absl::Status OutputStage::MarshalRows(const Envelope& env, const std::vector<uin
   return marshaller_->Marshal(view, out);
 }
 
-bool OutputStage::SendWithRetry(std::string_view payload) {
+bool OutputStage::SendWithRetry(std::string_view payload, uint64_t rows) {
   const std::string_view one[] = {payload};
-  return SendWithRetry(one);
+  return SendWithRetry(one, rows);
 }
 
-bool OutputStage::SendWithRetry(std::span<const std::string_view> parts) {
+bool OutputStage::SendWithRetry(std::span<const std::string_view> parts, uint64_t rows) {
   absl::Duration backoff = opts_.retry_backoff;
   for (int attempt = 1;; ++attempt) {
-    const absl::Status s = sink_->SendParts(parts);
+    const absl::Status s = sink_->SendRows(parts, rows);
     if (s.ok()) return true;
+    if (absl::IsAborted(s)) {
+      // The destination is gone for good (stdout closed): no retries, no warnings.
+      if (!sink_closed_.exchange(true)) {
+        XTCP_LOG(kInfo, "sink %s closed (%s): stopping", std::string(sink_->scheme()),
+                 std::string(s.message()));
+        if (opts_.on_sink_closed) opts_.on_sink_closed();
+      }
+      return false;
+    }
     // Only the last failure is a warning: a peer that is down would otherwise flood the log.
     Log(attempt >= opts_.send_attempts ? LogLevel::kWarn : LogLevel::kDebug,
         "sink %s: send failed (attempt %d of %d): %s", std::string(sink_->scheme()), attempt,
@@ -169,16 +275,14 @@ void OutputStage::Write(const Item& item) {
     rows_flushed_->Increment(env.rows);
   }
   const size_t max = sink_->max_message_size();
+  if (max > 0) marshaller_->RepeatHeader();
   // protobufList: send the header and the envelope bytes as they are, no copy.
   out_.clear();
   if (marshaller_->HeaderOnly(env.view(), &out_) &&
       (max == 0 || out_.size() + env.bytes.size() <= max)) {
     const std::string_view parts[] = {out_, env.bytes.view()};
-    if (SendWithRetry(parts)) {
-      rows_sent_.fetch_add(env.rows);
-    } else {
-      CountLost(env.rows);
-    }
+    const bool ok = SendWithRetry(parts, env.rows);
+    Settle(ok ? env.rows : 0, ok ? 0 : env.rows);
     return;
   }
   out_.clear();
@@ -187,15 +291,12 @@ void OutputStage::Write(const Item& item) {
     XTCP_LOG(kError, "marshal %s failed: %s", std::string(marshaller_->name()),
              std::string(ms.message()));
     if (metrics_) metrics_->Count(marshaller_->metric_op(), "marshal", "error").Increment();
-    CountLost(env.rows);
+    Settle(0, env.rows);
     return;
   }
   if (max == 0 || out_.size() <= max) {
-    if (SendWithRetry(out_)) {
-      rows_sent_.fetch_add(env.rows);
-    } else {
-      CountLost(env.rows);
-    }
+    const bool ok = SendWithRetry(out_, env.rows);
+    Settle(ok ? env.rows : 0, ok ? 0 : env.rows);
     return;
   }
 
@@ -215,6 +316,7 @@ void OutputStage::Write(const Item& item) {
     size_t count = std::min(guess, ends.size() - first);
     for (;;) {
       out_.clear();
+      if (first == 0) marshaller_->RepeatHeader();  // the flush's first message carries it
       if (!MarshalRows(env, ends, first, count, &out_).ok()) break;
       if (out_.size() <= max || count == 1) break;
       count = std::max<size_t>(1, count / 2);
@@ -222,12 +324,12 @@ void OutputStage::Write(const Item& item) {
     if (out_.size() > max || out_.empty()) {
       // A single record that cannot fit in one datagram.
       if (metrics_) metrics_->Count("Output", "recordTooLarge", "error").Increment();
-      CountLost(count);
-    } else if (SendWithRetry(out_)) {
-      rows_sent_.fetch_add(count);
+      Settle(0, count);
+    } else if (SendWithRetry(out_, count)) {
+      Settle(count, 0);
       if (metrics_) metrics_->Count("Output", "chunks", "count").Increment();
     } else {
-      CountLost(count);
+      Settle(0, count);
     }
     first += count;
     guess = count;

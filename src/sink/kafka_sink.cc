@@ -8,9 +8,14 @@
 //                 they fail only after message.timeout.ms (-produceTimeout; 0 = librdkafka's
 //                 default, 300 s). Nothing here blocks the daemon.
 //   delivery      a poll thread serves delivery reports: destKafka/Produce/count or /error and
-//                 the latency summary with the same labels (seconds from produce to ack)
-//   Drain()       g_rdk->rd_kafka_flush() within the timeout; what is still undelivered is counted
-//                 (destKafka/FlushOnClose/error once, destKafka/undelivered/error per message)
+//                 the latency summary with the same labels (seconds from produce to ack). Each
+//                 message carries its row count (the per-message opaque); a failed delivery
+//                 reports those rows to the loss callback (the output stage's rows_lost)
+//   size          max_message_size() = kMaxPayload, below message.max.bytes with room for the
+//                 record batch overhead: the output stage splits text flushes at row boundaries
+//   Drain()       g_rdk->rd_kafka_flush() within the timeout; what is still undelivered is purged
+//                 and counted (destKafka/FlushOnClose/error once, destKafka/undelivered/error per
+//                 message, its rows to the loss callback)
 //   compression   auto|"" -> zstd (upstream prefers zstd; librdkafka sends a batch uncompressed
 //                 to a broker too old for zstd, < Kafka 2.1), or zstd|lz4|snappy|gzip|none as is
 //   statistics    statistics.interval.ms: librdkafka's JSON statistics become xtcp_gauges
@@ -25,7 +30,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <limits>
+#include <span>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -50,6 +57,9 @@ namespace {
 const RdKafkaApi* g_rdk = nullptr;
 
 constexpr int kMessageMaxBytes = 1000000;  // upstream ProducerBatchMaxBytes
+// Largest payload handed to librdkafka: a formatted flush (jsonl is ~3x protobuf) above it is
+// split by the output stage. 24 KiB below the limit covers the batch and record headers.
+constexpr size_t kMaxPayload = kMessageMaxBytes - 24 * 1024;
 
 // -kafkaCompression, case-insensitive like the flag validation.
 absl::StatusOr<std::string> Codec(std::string_view flag) {
@@ -154,11 +164,49 @@ class KafkaSink final : public Sink {
   }
 
   std::string_view scheme() const override { return "kafka"; }
+  size_t max_message_size() const override { return kMaxPayload; }
 
-  absl::Status Send(std::string_view payload) override {
+  void SetLossCallback(LossCallback cb) override {
+    absl::MutexLock lock(&loss_mu_);
+    on_loss_ = std::move(cb);
+  }
+
+  absl::Status Send(std::string_view payload) override { return Produce(payload, 0); }
+  absl::Status SendRows(std::span<const std::string_view> parts, uint64_t rows) override {
+    if (parts.size() == 1) return Produce(parts[0], rows);
+    joined_.clear();
+    for (std::string_view p : parts) joined_.append(p);
+    return Produce(joined_, rows);
+  }
+
+  absl::Status Drain(absl::Duration timeout) override {
+    const int ms = static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(timeout), 0,
+                                                        std::numeric_limits<int>::max()));
+    g_rdk->rd_kafka_flush(rk_, ms);
+    // Delivery reports that flush() queued are served by the poll thread; give it a moment.
+    WaitForReports(absl::Milliseconds(100));
+    const int64_t left = outstanding_.load();
+    if (left <= 0) return absl::OkStatus();
+    // Give up on them now, so that their rows are counted lost before the daemon's last line
+    // (a purged in-flight message may still have reached the broker: at-least-once).
+    g_rdk->rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    WaitForReports(absl::Seconds(1));
+    Inc(flush_errors_);
+    if (undelivered_) undelivered_->Increment(static_cast<double>(left));
+    return absl::DeadlineExceededError(absl::StrCat("kafka: ", left, " messages undelivered after ",
+                                                    absl::FormatDuration(timeout)));
+  }
+
+ private:
+  void WaitForReports(absl::Duration limit) {
+    const absl::Time until = absl::Now() + limit;
+    while (outstanding_.load() > 0 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(2));
+  }
+
+  absl::Status Produce(std::string_view payload, uint64_t rows) {
     if (g_rdk->rd_kafka_produce(rkt_, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
                                 const_cast<char*>(payload.data()), payload.size(), nullptr, 0,
-                                nullptr) != 0) {
+                                reinterpret_cast<void*>(static_cast<uintptr_t>(rows))) != 0) {
       const rd_kafka_resp_err_t err = g_rdk->rd_kafka_last_error();
       absl::Status s;
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -178,23 +226,6 @@ class KafkaSink final : public Sink {
     return absl::OkStatus();
   }
 
-  absl::Status Drain(absl::Duration timeout) override {
-    const int ms = static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(timeout), 0,
-                                                        std::numeric_limits<int>::max()));
-    g_rdk->rd_kafka_flush(rk_, ms);
-    // Delivery reports that flush() queued are served by the poll thread; give it a moment.
-    for (int i = 0; i < 50 && outstanding_.load() > 0 && g_rdk->rd_kafka_outq_len(rk_) == 0; ++i) {
-      absl::SleepFor(absl::Milliseconds(2));
-    }
-    const int64_t left = outstanding_.load();
-    if (left <= 0) return absl::OkStatus();
-    Inc(flush_errors_);
-    if (undelivered_) undelivered_->Increment(static_cast<double>(left));
-    return absl::DeadlineExceededError(absl::StrCat("kafka: ", left, " messages undelivered after ",
-                                                    absl::FormatDuration(timeout)));
-  }
-
- private:
   void Warn(absl::string_view what) {
     absl::MutexLock lock(&log_mu_);  // called from librdkafka's threads too
     log_limit_.Warn(absl::StrCat("sink kafka:", brokers_), what);
@@ -202,17 +233,21 @@ class KafkaSink final : public Sink {
 
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
     auto* self = static_cast<KafkaSink*>(opaque);
-    self->outstanding_.fetch_sub(1);
     const int64_t us = g_rdk->rd_kafka_message_latency(msg);
     const double seconds = us >= 0 ? static_cast<double>(us) / 1e6 : 0;
     if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       Inc(self->produce_errors_);
       if (self->produce_error_latency_) self->produce_error_latency_->Observe(seconds);
       self->Warn(absl::StrCat("delivery failed: ", g_rdk->rd_kafka_err2str(msg->err)));
-      return;
+      const auto rows = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(msg->_private));
+      absl::MutexLock lock(&self->loss_mu_);
+      if (rows > 0 && self->on_loss_) self->on_loss_(rows);
+    } else {
+      Inc(self->produced_);
+      if (self->produce_latency_) self->produce_latency_->Observe(seconds);
     }
-    Inc(self->produced_);
-    if (self->produce_latency_) self->produce_latency_->Observe(seconds);
+    // Last: Drain() takes outstanding_ == 0 to mean every loss has been reported.
+    self->outstanding_.fetch_sub(1);
   }
 
   static void OnError(rd_kafka_t*, int err, const char* reason, void* opaque) {
@@ -285,7 +320,10 @@ class KafkaSink final : public Sink {
   std::thread poller_;
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> outstanding_{0};  // produced, delivery not yet reported
-  absl::Mutex log_mu_;                   // Warn() runs on the output and librdkafka threads
+  std::string joined_;                   // SendRows() scratch (output thread)
+  absl::Mutex loss_mu_;                  // on_loss_ is set on one thread, called on librdkafka's
+  LossCallback on_loss_ ABSL_GUARDED_BY(loss_mu_);
+  absl::Mutex log_mu_;  // Warn() runs on the output and librdkafka threads
   LogLimiter log_limit_ ABSL_GUARDED_BY(log_mu_);
   prometheus::Counter* produced_ = nullptr;
   prometheus::Counter* produce_errors_ = nullptr;
@@ -309,6 +347,11 @@ absl::StatusOr<std::unique_ptr<Sink>> NewKafka(const SinkOptions& opts, std::str
   g_rdk = *api;
   auto codec = Codec(opts.kafka_compression);
   if (!codec.ok()) return codec.status();
+  if (address.empty()) {  // bare "kafka" (StrSplit of a null view yields no piece at all)
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid value \"", opts.dest,
+                     "\" for flag -dest: no broker given (want kafka:host:port[,host:port...])"));
+  }
   std::vector<std::string> brokers;
   for (absl::string_view b : absl::StrSplit(AsAbsl(address), ',')) {
     auto hp = ParseHostPort(AsStd(b), opts.dest, "kafka:host:port[,host:port...]");

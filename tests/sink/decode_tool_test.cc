@@ -1,6 +1,7 @@
 // `xtcp2 -decode` on what the file sink wrote with -marshal protobufList.
 #include <sys/wait.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -32,13 +33,14 @@ struct ToolRun {
 
 class DecodeToolTest : public ::testing::Test {
  protected:
-  // Writes flushes of 2, 3 and 1 records through the file sink; returns the jsonl they hold.
-  std::string WriteFlushes() {
+  // Writes flushes of 2, 3 and 1 records through the file sink; returns what they hold in
+  // `format` (one marshaller for the three, as the decoder has).
+  std::string WriteFlushes(const std::string& format = "jsonl") {
     SinkOptions so;
     so.dest = "file:" + data_;
     auto sink = CreateSink(so);
     auto pb = CreateMarshaller({"protobufList", ""});
-    auto jsonl = CreateMarshaller({"jsonl", ""});
+    auto jsonl = CreateMarshaller({format, ""});
     EXPECT_TRUE(sink.ok() && pb.ok() && jsonl.ok());
     std::string want;
     uint64_t n = 1;
@@ -73,6 +75,16 @@ TEST_F(DecodeToolTest, PrintsEveryRecordOfAFileAsJsonl) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, want);
   EXPECT_EQ(r.err, "");
+}
+
+TEST_F(DecodeToolTest, HonoursMarshal) {
+  for (const char* format : {"csv", "protoJson"}) {
+    const std::string want = WriteFlushes(format);
+    const ToolRun r = Xtcp2(std::string("-marshal ") + format + " -decode " + data_);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, want) << format;
+    ASSERT_EQ(std::remove(data_.c_str()), 0);
+  }
 }
 
 TEST_F(DecodeToolTest, ReadsStandardInput) {

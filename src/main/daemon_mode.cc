@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "main/engine_options.h"
 #include "main/modes.h"
 #include "main/output_setup.h"
 #include "observe/capabilities.h"
@@ -56,7 +57,8 @@ int RunDaemon(const config::Config& cfg) {
 
   pipeline::EnvelopeBatcher batcher(cfg.EffectiveFlushRows(), cfg.EffectiveFlushBytes(), &output);
   output.Start();
-  auto engine = pipeline::Engine::Create(cfg, &batcher, &*stamps, &metrics);
+  auto engine =
+      pipeline::Engine::Create(EngineOptionsFromConfig(cfg), &batcher, &*stamps, &metrics);
   if (!engine.ok()) {
     (void)output.Stop(absl::Seconds(1));
     return ReportStartupError(engine.status());

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "config/config.h"
 
 namespace xtcp::pipeline {
 

@@ -4,8 +4,11 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "config/config.h"
 #include "record/flat_record.h"
+
+namespace xtcp::config {
+struct Config;
+}  // namespace xtcp::config
 
 namespace xtcp::pipeline {
 

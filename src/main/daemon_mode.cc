@@ -52,7 +52,7 @@ int RunDaemon(const config::Config& cfg) {
   auto stage = MakeOutputStage(cfg, &metrics);
   if (!stage.ok()) return ReportStartupError(stage.status());
   pipeline::OutputStage& output = **stage;
-  auto stamps = pipeline::Stamps::FromConfig(cfg);
+  auto stamps = StampsFromConfig(cfg);
   if (!stamps.ok()) return ReportStartupError(stamps.status());
 
   pipeline::EnvelopeBatcher batcher(cfg.EffectiveFlushRows(), cfg.EffectiveFlushBytes(), &output);

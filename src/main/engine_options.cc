@@ -2,6 +2,8 @@
 
 #include <netinet/in.h>
 
+#include <utility>
+
 namespace xtcp::main {
 
 pipeline::EngineOptions EngineOptionsFromConfig(const config::Config& cfg) {
@@ -33,6 +35,20 @@ pipeline::EngineOptions EngineOptionsFromConfig(const config::Config& cfg) {
   c.write_files = cfg.write_files;
   c.capture_path = cfg.capture_path;
   return o;
+}
+
+pipeline::ReplayOptions ReplayOptionsFromConfig(const config::Config& cfg) {
+  return {.deserializers = cfg.deserializers, .modulus = cfg.modulus};
+}
+
+absl::StatusOr<pipeline::Stamps> StampsFromConfig(const config::Config& cfg) {
+  pipeline::Stamps s;
+  s.daemon_version = cfg.daemon_version;
+  s.hostname = cfg.hostname;
+  s.location = cfg.location;
+  s.label = cfg.label;
+  s.tag = cfg.tag;
+  return pipeline::Stamps::WithHostname(std::move(s));
 }
 
 }  // namespace xtcp::main

@@ -75,11 +75,17 @@ PollStats Poller::stats() const {
 }
 
 void Poller::Forget(uint64_t inode) {
-  absl::MutexLock lock(&mu_);
-  waiting_.erase(std::remove_if(waiting_.begin(), waiting_.end(),
-                                [inode](NamespaceCollector* c) { return c->inode() == inode; }),
-                 waiting_.end());
-  if (pending_.erase(inode) && in_flight_ > 0) --in_flight_;
+  uint64_t poll_id = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    const size_t before = waiting_.size();
+    std::erase_if(waiting_, [inode](NamespaceCollector* c) { return c->inode() == inode; });
+    const bool was_waiting = waiting_.size() != before;
+    if (!pending_.erase(inode)) return;
+    if (!was_waiting && in_flight_ > 0) --in_flight_;  // its dump slot is free for the next one
+    poll_id = active_poll_;
+  }
+  if (poll_id != 0) StartWaiting(poll_id);
 }
 
 void Poller::DumpFinished(uint64_t poll_id, uint64_t inode) {

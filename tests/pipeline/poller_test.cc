@@ -119,6 +119,22 @@ TEST(Poller, NamespaceDeletedMidDumpIsNotWaitedFor) {
   EXPECT_LT(r.took, absl::Seconds(5));
 }
 
+TEST(Poller, DeletingARunningDumpFreesItsSlotForTheNext) {
+  PollerOptions o = Fast();
+  o.max_concurrent_dumps = 1;
+  PollHarness p(2, o);
+  p.kernels[0]->Hold();
+  std::thread deleter([&] {
+    p.AwaitRequests(0, 1);
+    p.poller.Forget(1);
+    p.collectors[0]->Stop();
+  });
+  const pipeline::PollResult r = p.poller.PollOnce(p.Targets());
+  deleter.join();
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(p.kernels[1]->requests().size(), 2u);  // namespace 2 was started and finished
+}
+
 TEST(Poller, TriggerDuringAPollIsCoalescedIntoIt) {
   PollHarness p(1);
   p.kernels[0]->Hold();

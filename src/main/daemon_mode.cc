@@ -19,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "main/engine_options.h"
 #include "main/modes.h"
 #include "main/output_setup.h"
 #include "observe/capabilities.h"
@@ -71,12 +72,13 @@ int RunDaemon(const config::Config& cfg) {
   auto stage = MakeOutputStage(cfg, &metrics);  // a closed sink is seen by the signal thread
   if (!stage.ok()) return ReportStartupError(stage.status());
   pipeline::OutputStage& output = **stage;
-  auto stamps = pipeline::Stamps::FromConfig(cfg);
+  auto stamps = StampsFromConfig(cfg);
   if (!stamps.ok()) return ReportStartupError(stamps.status());
 
   pipeline::EnvelopeBatcher batcher(cfg.EffectiveFlushRows(), cfg.EffectiveFlushBytes(), &output);
   output.Start();
-  auto engine = pipeline::Engine::Create(cfg, &batcher, &*stamps, &metrics);
+  auto engine =
+      pipeline::Engine::Create(EngineOptionsFromConfig(cfg), &batcher, &*stamps, &metrics);
   if (!engine.ok()) {
     (void)output.Stop(absl::Seconds(1));
     return ReportStartupError(engine.status());

@@ -1,8 +1,10 @@
 #include "netlink/netlink_socket.h"
 
 #include <libmnl/libmnl.h>
+#include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -66,6 +68,22 @@ RecvResult NetlinkSocket::Receive(std::span<uint8_t> buf, size_t* len, int* err)
     return RecvResult::kTruncated;
   }
   return RecvResult::kError;
+}
+
+void NetlinkSocket::Wake(size_t n) {
+  struct {
+    nlmsghdr nlh;
+    inet_diag_req_v2 req;
+  } msg{};
+  msg.nlh.nlmsg_len = sizeof(msg);
+  msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  msg.nlh.nlmsg_seq = kWakeSeq;
+  msg.req.sdiag_family = AF_INET;
+  msg.req.sdiag_protocol = IPPROTO_TCP;
+  msg.req.idiag_states = 0;  // no state: an empty dump
+  const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(&msg), sizeof(msg));
+  for (size_t i = 0; i < n; ++i) (void)Send(bytes);
 }
 
 }  // namespace xtcp::netlink

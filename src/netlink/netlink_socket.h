@@ -1,9 +1,10 @@
 #pragma once
-// NetlinkSocket: one NETLINK_SOCK_DIAG socket (libmnl), owned. Created in whatever network
-// namespace the calling thread is in; the socket stays bound to that namespace for its whole life.
+// NetlinkSocket: one NETLINK_SOCK_DIAG socket (libmnl), owned; the real DumpSocket. Created in
+// whatever network namespace the calling thread is in; the socket stays bound to that namespace for
+// its whole life.
 //
-// Thread-safety: Send/Receive may be called from several threads at once (the kernel hands each
-// datagram to exactly one receiver); creation and destruction are single-threaded.
+// Thread-safety: Send/Receive/Wake may be called from several threads at once (the kernel hands
+// each datagram to exactly one receiver); creation and destruction are single-threaded.
 
 #include <sys/types.h>
 
@@ -15,33 +16,33 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "netlink/dump_socket.h"
 
 struct mnl_socket;
 
 namespace xtcp::netlink {
 
-// Outcome of one receive.
-enum class RecvResult { kData, kTimeout, kTruncated, kError };
-
-class NetlinkSocket {
+class NetlinkSocket final : public DumpSocket {
  public:
   // socket(AF_NETLINK, SOCK_DGRAM|SOCK_CLOEXEC, NETLINK_SOCK_DIAG) + bind (kernel-assigned port).
   static absl::StatusOr<std::unique_ptr<NetlinkSocket>> Open();
-  ~NetlinkSocket();
+  ~NetlinkSocket() override;
   NetlinkSocket(const NetlinkSocket&) = delete;
   NetlinkSocket& operator=(const NetlinkSocket&) = delete;
 
-  int fd() const;
+  int fd() const override;
 
   // SO_RCVTIMEO; zero means block forever.
-  absl::Status SetReceiveTimeout(absl::Duration timeout);
+  absl::Status SetReceiveTimeout(absl::Duration timeout) override;
 
-  // Sends one request datagram to the kernel.
-  absl::Status Send(std::span<const uint8_t> request);
+  absl::Status Send(std::span<const uint8_t> request) override;
 
-  // Receives one datagram into `buf`; `*len` is its size. kTruncated when it did not fit (its
-  // head is in `buf` but the rest is lost); kTimeout on SO_RCVTIMEO expiry or EINTR.
-  RecvResult Receive(std::span<uint8_t> buf, size_t* len, int* err);
+  // kTimeout on SO_RCVTIMEO expiry; EINTR is retried.
+  RecvResult Receive(std::span<uint8_t> buf, size_t* len, int* err) override;
+
+  // Asks the kernel for `n` empty dumps (no TCP states requested), seq kWakeSeq: each is answered
+  // with a lone NLMSG_DONE, or with EBUSY while a real dump runs; one datagram either way.
+  void Wake(size_t n) override;
 
  private:
   explicit NetlinkSocket(mnl_socket* nl) : nl_(nl) {}

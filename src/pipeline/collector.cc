@@ -1,6 +1,5 @@
 #include "pipeline/collector.h"
 
-#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -14,12 +13,12 @@
 #include "common/metrics.h"
 #include "decode/request.h"
 #include "netlink/uring_receiver.h"
+#include "pipeline/capture_file.h"
 #include "pipeline/row_batch.h"
 
 namespace xtcp::pipeline {
 
-// Sequence number of the empty dumps Stop() uses to wake readers; never a real dump's.
-constexpr uint32_t kWakeSeq = 0;
+using netlink::kWakeSeq;
 
 CollectorMetrics::CollectorMetrics(Metrics* m) : metrics(m) {
   packets = &m->Count("Netlinker", "packets", "count");
@@ -57,19 +56,19 @@ struct NamespaceCollector::Reader {
 };
 
 NamespaceCollector::NamespaceCollector(uint64_t inode, std::string name,
-                                       std::unique_ptr<netlink::NetlinkSocket> socket,
+                                       std::unique_ptr<netlink::DumpSocket> socket,
                                        CollectorContext* ctx)
     : inode_(inode), name_(std::move(name)), socket_(std::move(socket)), ctx_(ctx) {}
 
 NamespaceCollector::~NamespaceCollector() { Stop(); }
 
 std::string NamespaceCollector::name() const {
-  std::lock_guard lock(name_mu_);
+  absl::MutexLock lock(&name_mu_);
   return name_;
 }
 
 void NamespaceCollector::Rename(std::string name) {
-  std::lock_guard lock(name_mu_);
+  absl::MutexLock lock(&name_mu_);
   name_ = std::move(name);
   name_gen_.fetch_add(1, std::memory_order_release);
 }
@@ -81,12 +80,15 @@ absl::Status NamespaceCollector::Start() {
     auto r = std::make_unique<Reader>();
     r->id = i;
     ctx_->stamps->Apply(&r->scratch.meta);
-    r->netns = name_;
+    r->netns = name();
     r->scratch.meta.netns = r->netns;
     r->scratch.meta.netns_inode = inode_;
     r->scratch.meta.socket_fd = static_cast<uint64_t>(socket_->fd());
     r->scratch.meta.netlinker_id = i;
     readers_.push_back(std::move(r));
+  }
+  if (ctx_->opts.io_uring && socket_->fd() < 0) {
+    return absl::FailedPreconditionError("-ioUring needs a kernel socket (this one has no fd)");
   }
   if (!ctx_->opts.io_uring) {
     for (auto& r : readers_) threads_.emplace_back([this, p = r.get()] { RunSyscallReader(p); });
@@ -99,10 +101,12 @@ absl::Status NamespaceCollector::Start() {
   for (auto& r : readers_) threads_.emplace_back([this, p = r.get()] { RunUringReader(p); });
   absl::Status err;
   {
-    std::unique_lock lock(dump_mu_);
-    const bool settled = setup_cv_.wait_for(lock, std::chrono::seconds(10), [&] {
-      return uring_ready_ == readers_.size() || !uring_error_.ok();
-    });
+    absl::MutexLock lock(&dump_mu_);
+    const size_t want = readers_.size();
+    auto settled_fn = [this, want]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(dump_mu_) {
+      return uring_ready_ == want || !uring_error_.ok();
+    };
+    const bool settled = dump_mu_.AwaitWithTimeout(absl::Condition(&settled_fn), absl::Seconds(10));
     if (!uring_error_.ok()) {
       err = uring_error_;
     } else if (!settled) {
@@ -120,7 +124,7 @@ void NamespaceCollector::Stop() {
     }
     return;
   }
-  WakeReaders(threads_.size());
+  socket_->Wake(threads_.size());
   if (wake_fd_ >= 0) {
     const uint64_t one = 1;
     (void)!::write(wake_fd_, &one, sizeof(one));
@@ -132,29 +136,19 @@ void NamespaceCollector::Stop() {
     ::close(wake_fd_);
     wake_fd_ = -1;
   }
-  std::lock_guard lock(dump_mu_);
+  absl::MutexLock lock(&dump_mu_);
   active_ = false;
 }
 
-void NamespaceCollector::WakeReaders(size_t n) {
-  // An empty dump (no states requested) answers with a lone NLMSG_DONE; while a real dump runs
-  // the kernel answers EBUSY instead. Either way each request yields one datagram, which wakes one
-  // blocked reader; a woken reader sees stop_ and exits without reading again.
-  decode::DumpRequest req = decode::BuildDumpRequest(2, 0, kWakeSeq);
-  const uint32_t no_states = 0;
-  std::memcpy(req.data() + 20, &no_states, 4);
-  for (size_t i = 0; i < n; ++i) (void)socket_->Send(req);
-}
-
 bool NamespaceCollector::busy() const {
-  std::lock_guard lock(dump_mu_);
+  absl::MutexLock lock(&dump_mu_);
   return active_;
 }
 
 bool NamespaceCollector::StartPoll(uint64_t poll_id) {
   bool finished = false;
   {
-    std::lock_guard lock(dump_mu_);
+    absl::MutexLock lock(&dump_mu_);
     if (active_ || stop_.load()) return false;
     active_ = true;
     poll_id_ = poll_id;
@@ -191,7 +185,7 @@ bool NamespaceCollector::SendFromLocked(size_t family_idx) {
 void NamespaceCollector::FamilyEnded(uint32_t seq) {
   uint64_t poll_id = 0;
   {
-    std::lock_guard lock(dump_mu_);
+    absl::MutexLock lock(&dump_mu_);
     if (!active_ || seq != current_seq_) return;  // a wake reply or a duplicate
     poll_id = poll_id_;
     if (stop_.load()) {
@@ -212,36 +206,25 @@ void NamespaceCollector::MaybeCapture(Reader* r, std::span<const uint8_t> d) {
   if (r->files_written >= ctx_->opts.write_files || r->capture_failed) return;
   const std::string stamp =
       absl::FormatTime("%Y-%m-%dT%H:%M:%E9S%Ez", absl::Now(), absl::LocalTimeZone());
-  std::string path = absl::StrCat(ctx_->opts.capture_path, "netlink.", stamp);
-  int fd = -1;
-  for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
-    const std::string p = attempt == 0 ? path : absl::StrCat(path, ".", attempt);
-    fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0 && errno != EEXIST) break;
-  }
-  bool ok = fd >= 0;
-  if (ok) {
-    size_t off = 0;
-    while (ok && off < d.size()) {
-      const ssize_t n = ::write(fd, d.data() + off, d.size() - off);
-      ok = n > 0;
-      if (ok) off += static_cast<size_t>(n);
-    }
-    ::close(fd);
-  }
-  if (!ok) {
+  auto written = WriteCaptureFile(absl::StrCat(ctx_->opts.capture_path, "netlink.", stamp), d);
+  if (!written.ok()) {
+    // Once per reader: the next datagram would most likely fail the same way.
     r->capture_failed = true;
     ctx_->metrics->write_file_errors->Increment();
-    XTCP_LOG(kWarn, "-writeFiles: cannot write %s: %s", path, std::strerror(errno));
+    XTCP_LOG(kWarn, "-writeFiles: %s; no more captures from reader %d of namespace %s",
+             std::string(written.status().message()), r->id, r->netns);
     return;
   }
   ++r->files_written;
 }
 
 void NamespaceCollector::HandleDatagram(Reader* r, std::span<const uint8_t> d, bool truncated) {
+  // A wake-up's reply (DONE, or EBUSY while a dump runs) only ends a blocked receive: not counted,
+  // not captured, not decoded.
+  if (d.size() >= decode::kNlmsgHdrLen && decode::Load<uint32_t>(d.data() + 8) == kWakeSeq) return;
   CollectorMetrics& m = *ctx_->metrics;
   if (const uint32_t gen = name_gen_.load(std::memory_order_acquire); gen != r->netns_gen) {
-    std::lock_guard lock(name_mu_);
+    absl::MutexLock lock(&name_mu_);
     r->netns = name_;
     r->netns_gen = gen;
     r->scratch.meta.netns = r->netns;
@@ -257,7 +240,7 @@ void NamespaceCollector::HandleDatagram(Reader* r, std::span<const uint8_t> d, b
   }
   // Every message of a dump datagram carries the dump's sequence number.
   const uint32_t seq = decode::Load<uint32_t>(d.data() + 8);
-  DumpSlot* slot = seq == kWakeSeq ? nullptr : FindSlot(seq);
+  DumpSlot* slot = FindSlot(seq);
 
   const uint64_t modulus = ctx_->opts.modulus;
   uint32_t count = 0;
@@ -317,7 +300,12 @@ void NamespaceCollector::RunSyscallReader(Reader* r) {
     size_t len = 0;
     int err = 0;
     const netlink::RecvResult res = socket_->Receive(span, &len, &err);
-    if (stop_.load(std::memory_order_relaxed)) break;
+    // A datagram received while stopping is still handled (its rows reach the final flush); a
+    // wake-up reply carries kWakeSeq and yields nothing.
+    const bool stopping = stop_.load(std::memory_order_relaxed);
+    if (stopping && res != netlink::RecvResult::kData && res != netlink::RecvResult::kTruncated) {
+      break;
+    }
     switch (res) {
       case netlink::RecvResult::kData:
         HandleDatagram(r, span.first(len), false);
@@ -334,6 +322,7 @@ void NamespaceCollector::RunSyscallReader(Reader* r) {
         absl::SleepFor(absl::Milliseconds(10));  // a persistent error must not spin
         break;
     }
+    if (stopping) break;
   }
 }
 
@@ -342,13 +331,12 @@ void NamespaceCollector::RunUringReader(Reader* r) {
                                            ctx_->opts.uring_recv_batch, ctx_->opts.uring_cqe_batch,
                                            wake_fd_);
   {
-    std::lock_guard lock(dump_mu_);
+    absl::MutexLock lock(&dump_mu_);  // Start() waits on uring_ready_ / uring_error_
     if (rx.ok()) {
       ++uring_ready_;
     } else if (uring_error_.ok()) {
       uring_error_ = rx.status();
     }
-    setup_cv_.notify_all();
     if (!rx.ok()) return;
   }
   r->uring = std::move(*rx);
@@ -357,7 +345,7 @@ void NamespaceCollector::RunUringReader(Reader* r) {
   uint64_t rearms = r->uring->stats().rearms, nobufs = 0;
   while (!stop_.load(std::memory_order_relaxed)) {
     auto n = r->uring->Poll(wait, [&](std::span<const uint8_t> d, bool truncated) {
-      if (!stop_.load(std::memory_order_relaxed)) HandleDatagram(r, d, truncated);
+      HandleDatagram(r, d, truncated);  // even when stopping: its rows reach the final flush
     });
     if (!n.ok()) {
       ctx_->metrics->recv_errors->Increment();

@@ -11,25 +11,31 @@
 // time its dump request was sent, looked up by the reply's sequence number, so replies processed
 // late by a slow reader are still stamped right and never end a later dump.
 //
-// Readers block in recv(2) (or in an io_uring wait). Stop() wakes them by asking the kernel for
-// empty dumps (one reply each), so deleting a namespace takes milliseconds, not a receive timeout.
+// Readers block in DumpSocket::Receive() (recv(2), or an io_uring wait on the socket's fd). Stop()
+// wakes them through DumpSocket::Wake() (the real socket asks the kernel for empty dumps, one reply
+// each), so deleting a namespace takes milliseconds, not a receive timeout.
+//
+// Locks: dump_mu_ guards the dump state machine (which family/seq is current, for which poll);
+// name_mu_ guards the name. Neither is held while calling the listener, which takes the poller's
+// lock: the order is never collector -> poller. The DumpSlots are lock-free (atomics), read by
+// every reader for every datagram.
 //
 // Thread-safe. Start() once; Stop() is idempotent and joins every reader.
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "decode/walker.h"
-#include "netlink/netlink_socket.h"
+#include "netlink/dump_socket.h"
 #include "pipeline/envelope.h"
 #include "pipeline/stamp.h"
 
@@ -52,11 +58,14 @@ struct CollectorOptions {
   bool io_uring = false;
   uint32_t uring_recv_batch = 64;
   uint32_t uring_cqe_batch = 128;
-  uint32_t write_files = 0;  // per reader
+  // -writeFiles: the first `write_files` datagrams of each reader are saved raw under
+  // capture_path (files created 0600; a symlink in the way is refused).
+  uint32_t write_files = 0;
   std::string capture_path = "./";
 };
 
-// Told when a collector's dump of every family finished (or failed).
+// Told when a collector's dump of every family finished (or failed). Called on a reader thread (or
+// the thread calling StartPoll()), with no collector lock held.
 class DumpListener {
  public:
   virtual ~DumpListener() = default;
@@ -88,25 +97,26 @@ struct CollectorContext {
 class NamespaceCollector {
  public:
   // Takes ownership of `socket`, which already lives in the namespace. `name` is what records
-  // carry as netns.
-  NamespaceCollector(uint64_t inode, std::string name,
-                     std::unique_ptr<netlink::NetlinkSocket> socket, CollectorContext* ctx);
+  // carry as netns. `ctx` must outlive the collector.
+  NamespaceCollector(uint64_t inode, std::string name, std::unique_ptr<netlink::DumpSocket> socket,
+                     CollectorContext* ctx);
   ~NamespaceCollector();
   NamespaceCollector(const NamespaceCollector&) = delete;
   NamespaceCollector& operator=(const NamespaceCollector&) = delete;
 
   // Starts the readers. With -ioUring, fails (and starts nothing) if the ring cannot be built.
-  absl::Status Start();
-  void Stop();
+  absl::Status Start() ABSL_LOCKS_EXCLUDED(dump_mu_);
+  void Stop() ABSL_LOCKS_EXCLUDED(dump_mu_);
 
-  // Starts a dump of every family for `poll_id`. False if the previous dump is still running.
-  bool StartPoll(uint64_t poll_id);
-  bool busy() const;
+  // Starts a dump of every family for `poll_id`. False if the previous dump is still running (or
+  // the collector is stopped).
+  bool StartPoll(uint64_t poll_id) ABSL_LOCKS_EXCLUDED(dump_mu_);
+  bool busy() const ABSL_LOCKS_EXCLUDED(dump_mu_);
 
   uint64_t inode() const { return inode_; }
   // The name records carry; Rename() changes it for the records of datagrams read afterwards.
-  std::string name() const;
-  void Rename(std::string name);
+  std::string name() const ABSL_LOCKS_EXCLUDED(name_mu_);
+  void Rename(std::string name) ABSL_LOCKS_EXCLUDED(name_mu_);
   int fd() const { return socket_->fd(); }
   uint64_t sockets_seen() const { return sockets_seen_.load(std::memory_order_relaxed); }
 
@@ -121,20 +131,20 @@ class NamespaceCollector {
 
   void RunSyscallReader(Reader* r);
   void RunUringReader(Reader* r);
-  void HandleDatagram(Reader* r, std::span<const uint8_t> d, bool truncated);
+  void HandleDatagram(Reader* r, std::span<const uint8_t> d, bool truncated)
+      ABSL_LOCKS_EXCLUDED(dump_mu_, name_mu_);
   // Sends the dump request of families[family_idx] (or, if sending fails, of the next family that
-  // can be sent). With dump_mu_ held. Returns true when no family is left: the dump is over.
-  bool SendFromLocked(size_t family_idx);
-  void FamilyEnded(uint32_t seq);
+  // can be sent). Returns true when no family is left: the dump is over.
+  bool SendFromLocked(size_t family_idx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(dump_mu_);
+  void FamilyEnded(uint32_t seq) ABSL_LOCKS_EXCLUDED(dump_mu_);
   DumpSlot* FindSlot(uint32_t seq);
-  void WakeReaders(size_t n);
   void MaybeCapture(Reader* r, std::span<const uint8_t> d);
 
   const uint64_t inode_;
-  mutable std::mutex name_mu_;
-  std::string name_;                   // guarded by name_mu_
+  mutable absl::Mutex name_mu_;
+  std::string name_ ABSL_GUARDED_BY(name_mu_);
   std::atomic<uint32_t> name_gen_{0};  // bumped by Rename()
-  const std::unique_ptr<netlink::NetlinkSocket> socket_;
+  const std::unique_ptr<netlink::DumpSocket> socket_;
   CollectorContext* const ctx_;
 
   std::atomic<bool> stop_{false};
@@ -146,14 +156,13 @@ class NamespaceCollector {
   static constexpr size_t kSlots = 8;
   DumpSlot slots_[kSlots];
 
-  mutable std::mutex dump_mu_;
-  bool active_ = false;       // guarded by dump_mu_
-  uint64_t poll_id_ = 0;      // guarded by dump_mu_
-  size_t family_idx_ = 0;     // guarded by dump_mu_
-  uint32_t current_seq_ = 0;  // guarded by dump_mu_
-  std::condition_variable setup_cv_;
-  size_t uring_ready_ = 0;    // guarded by dump_mu_
-  absl::Status uring_error_;  // guarded by dump_mu_
+  mutable absl::Mutex dump_mu_;
+  bool active_ ABSL_GUARDED_BY(dump_mu_) = false;
+  uint64_t poll_id_ ABSL_GUARDED_BY(dump_mu_) = 0;
+  size_t family_idx_ ABSL_GUARDED_BY(dump_mu_) = 0;
+  uint32_t current_seq_ ABSL_GUARDED_BY(dump_mu_) = 0;
+  size_t uring_ready_ ABSL_GUARDED_BY(dump_mu_) = 0;  // rings built (Start() waits for all)
+  absl::Status uring_error_ ABSL_GUARDED_BY(dump_mu_);
 };
 
 }  // namespace pipeline

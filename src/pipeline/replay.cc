@@ -44,7 +44,7 @@ absl::StatusOr<std::vector<std::string>> ListInputs(const std::string& path) {
 
 }  // namespace
 
-absl::StatusOr<ReplayStats> Replay(const std::string& path, const config::Config& cfg,
+absl::StatusOr<ReplayStats> Replay(const std::string& path, const ReplayOptions& ropts,
                                    const Stamps& stamps, EnvelopeBatcher* batcher,
                                    Metrics* metrics) {
   auto inputs = ListInputs(path);
@@ -52,7 +52,8 @@ absl::StatusOr<ReplayStats> Replay(const std::string& path, const config::Config
 
   ReplayStats stats;
   decode::DecodeOptions opts;
-  opts.deserializers = cfg.deserializers;
+  opts.deserializers = ropts.deserializers;
+  const uint64_t modulus = ropts.modulus == 0 ? 1 : ropts.modulus;
   record::FlatRecord scratch;
   stamps.Apply(&scratch.meta);
   scratch.meta.netns = "replay";
@@ -81,7 +82,7 @@ absl::StatusOr<ReplayStats> Replay(const std::string& path, const config::Config
       scratch.meta.timestamp_ns = d.poll_time_ns;
       decode::WalkDatagram(d.bytes, opts, &scratch, &stats.problems,
                            [&](uint32_t, record::FlatRecord& rec) {
-                             if (socket_index++ % cfg.modulus != 0) return;
+                             if (socket_index++ % modulus != 0) return;
                              rec.meta.record_counter = batcher->ReserveCounters(1);
                              batch.Add(rec);
                              ++stats.records;

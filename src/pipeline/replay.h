@@ -5,7 +5,6 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "config/config.h"
 #include "decode/walker.h"
 #include "pipeline/envelope.h"
 #include "pipeline/stamp.h"
@@ -22,11 +21,16 @@ struct ReplayStats {
   decode::DecodeProblems problems;
 };
 
+struct ReplayOptions {
+  decode::DeserializerSet deserializers = decode::DeserializerSet::Default();
+  uint64_t modulus = 1;  // every Nth socket (as -modulus)
+};
+
 // Replays `path` (a capture file, or a directory whose regular files are replayed in name order)
 // into `batcher`, flushing at the end. Records carry netns "replay", inode 0 and the capture's poll
 // time. A path that cannot be read, or a directory without capture files, is NotFound/
 // InvalidArgument; malformed contents are counted, not fatal.
-absl::StatusOr<ReplayStats> Replay(const std::string& path, const config::Config& cfg,
+absl::StatusOr<ReplayStats> Replay(const std::string& path, const ReplayOptions& ropts,
                                    const Stamps& stamps, EnvelopeBatcher* batcher,
                                    Metrics* metrics);
 

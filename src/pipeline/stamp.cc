@@ -9,13 +9,7 @@
 
 namespace xtcp::pipeline {
 
-absl::StatusOr<Stamps> Stamps::FromConfig(const config::Config& c) {
-  Stamps s;
-  s.daemon_version = c.daemon_version;
-  s.location = c.location;
-  s.label = c.label;
-  s.tag = c.tag;
-  s.hostname = c.hostname;
+absl::StatusOr<Stamps> Stamps::WithHostname(Stamps s) {
   if (s.hostname.empty()) {
     char buf[256] = {};
     if (::gethostname(buf, sizeof(buf) - 1) != 0) {

@@ -4,7 +4,6 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "config/config.h"
 #include "record/flat_record.h"
 
 namespace xtcp::pipeline {
@@ -17,8 +16,8 @@ struct Stamps {
   std::string label;
   std::string tag;
 
-  // From the config; hostname falls back to gethostname() (never the HOSTNAME variable).
-  static absl::StatusOr<Stamps> FromConfig(const config::Config& c);
+  // `s` with an empty hostname filled from gethostname() (never the HOSTNAME variable).
+  static absl::StatusOr<Stamps> WithHostname(Stamps s);
 
   // schema_version, daemon_version, hostname, location, label, tag.
   void Apply(record::RecordMeta* meta) const;

@@ -1,0 +1,182 @@
+#pragma once
+// FakeKernel: a DumpSocket served from memory, for collector and poller tests without root.
+//
+//   kernel.SetDump(AF_INET, {datagram, datagram, ..., done});   // the reply to every AF_INET dump
+//   auto sock = kernel.Socket();                               // hand to a NamespaceCollector
+//   ... collector Send(request seq s) -> the AF_INET datagrams, every message's seq set to s
+//
+// Each dump request is answered with the reply set for its family (datagrams built with
+// nl_builder.h or taken from a capture), its messages renumbered to the request's sequence number,
+// as the kernel does. A wake-up request (no states asked) is answered with a lone DONE of seq
+// kWakeSeq. Hold() keeps replies back until Release() (a slow kernel: poll timeouts, late replies);
+// Inject() queues any datagram (e.g. one of an old dump); FailSends() makes Send() fail.
+//
+// Thread-safe: every method may be called from any thread; the socket handed out refers to the
+// kernel, which must outlive it.
+
+#include <netinet/in.h>
+
+#include <cstring>
+#include <deque>
+#include <map>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "decode/kernel_layout.h"
+#include "fakes/nl_builder.h"
+#include "netlink/dump_socket.h"
+
+namespace xtcp::testing {
+
+struct FakeRequest {
+  uint8_t family = 0;
+  uint8_t idiag_ext = 0;
+  uint32_t seq = 0;
+  uint32_t states = 0;
+};
+
+class FakeKernel {
+ public:
+  using Datagram = std::vector<uint8_t>;
+
+  // The reply to every dump request of `family` (e.g. AF_INET). Without one, a dump is a lone DONE.
+  void SetDump(uint8_t family, std::vector<Datagram> reply) {
+    absl::MutexLock lock(&mu_);
+    dumps_[family] = std::move(reply);
+  }
+  // Replies are queued but not delivered until Release().
+  void Hold() {
+    absl::MutexLock lock(&mu_);
+    held_ = true;
+  }
+  void Release() {
+    absl::MutexLock lock(&mu_);
+    held_ = false;
+  }
+  // Queues `d` as is (its seq untouched), ahead of nothing: after what is queued.
+  void Inject(Datagram d) {
+    absl::MutexLock lock(&mu_);
+    queue_.push_back(std::move(d));
+  }
+  void FailSends(bool fail) {
+    absl::MutexLock lock(&mu_);
+    fail_sends_ = fail;
+  }
+  // Dump requests received (wake-ups excluded), oldest first.
+  std::vector<FakeRequest> requests() const {
+    absl::MutexLock lock(&mu_);
+    return requests_;
+  }
+  size_t queued() const {
+    absl::MutexLock lock(&mu_);
+    return queue_.size();
+  }
+
+  // A DumpSocket of this kernel (fd -1: no io_uring).
+  std::unique_ptr<netlink::DumpSocket> Socket() { return std::make_unique<Sock>(this); }
+
+  // Every message of `d` renumbered to `seq`.
+  static void Renumber(Datagram* d, uint32_t seq) {
+    for (size_t off = 0; off + decode::kNlmsgHdrLen <= d->size();) {
+      uint32_t len = 0;
+      std::memcpy(&len, d->data() + off, 4);
+      if (len < decode::kNlmsgHdrLen) break;
+      std::memcpy(d->data() + off + 8, &seq, 4);
+      off += (len + 3u) & ~3u;
+    }
+  }
+
+ private:
+  class Sock final : public netlink::DumpSocket {
+   public:
+    explicit Sock(FakeKernel* k) : k_(k) {}
+    int fd() const override { return -1; }
+    absl::Status SetReceiveTimeout(absl::Duration t) override {
+      timeout_ = t;
+      return absl::OkStatus();
+    }
+    absl::Status Send(std::span<const uint8_t> request) override { return k_->Send(request); }
+    netlink::RecvResult Receive(std::span<uint8_t> buf, size_t* len, int* err) override {
+      return k_->Receive(buf, len, err, timeout_);
+    }
+    void Wake(size_t n) override {
+      for (size_t i = 0; i < n; ++i) k_->Wake();
+    }
+
+   private:
+    FakeKernel* const k_;
+    absl::Duration timeout_ = absl::Seconds(1);
+  };
+
+  absl::Status Send(std::span<const uint8_t> req) {
+    if (req.size() < 24) return absl::InvalidArgumentError("short request");
+    FakeRequest r;
+    r.family = req[16];
+    r.idiag_ext = req[18];
+    std::memcpy(&r.seq, req.data() + 8, 4);
+    std::memcpy(&r.states, req.data() + 20, 4);
+    absl::MutexLock lock(&mu_);
+    if (r.states == 0) {  // a wake-up: an empty dump
+      wakes_.push_back(DoneOf(r.seq));
+      return absl::OkStatus();
+    }
+    if (fail_sends_) return absl::UnavailableError("netlink send: fake failure");
+    requests_.push_back(r);
+    auto it = dumps_.find(r.family);
+    if (it == dumps_.end()) {
+      queue_.push_back(DoneOf(r.seq));
+      return absl::OkStatus();
+    }
+    for (Datagram d : it->second) {
+      Renumber(&d, r.seq);
+      queue_.push_back(std::move(d));
+    }
+    return absl::OkStatus();
+  }
+
+  void Wake() {
+    absl::MutexLock lock(&mu_);
+    wakes_.push_back(DoneOf(netlink::kWakeSeq));
+  }
+
+  netlink::RecvResult Receive(std::span<uint8_t> buf, size_t* len, int* err,
+                              absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !wakes_.empty() || (!held_ && !queue_.empty());
+    };
+    const absl::Duration wait = timeout > absl::ZeroDuration() ? timeout : absl::InfiniteDuration();
+    if (!mu_.AwaitWithTimeout(absl::Condition(&ready), wait)) {
+      *err = EAGAIN;
+      *len = 0;
+      return netlink::RecvResult::kTimeout;
+    }
+    std::deque<Datagram>& from = !wakes_.empty() ? wakes_ : queue_;
+    Datagram d = std::move(from.front());
+    from.pop_front();
+    const size_t n = std::min(d.size(), buf.size());
+    std::memcpy(buf.data(), d.data(), n);
+    *len = n;
+    return n < d.size() ? netlink::RecvResult::kTruncated : netlink::RecvResult::kData;
+  }
+
+  static Datagram DoneOf(uint32_t seq) {
+    NlBuilder b;
+    b.Done(seq);
+    return b.Take();
+  }
+
+  mutable absl::Mutex mu_;
+  std::map<uint8_t, std::vector<Datagram>> dumps_ ABSL_GUARDED_BY(mu_);
+  std::deque<Datagram> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<Datagram> wakes_ ABSL_GUARDED_BY(mu_);  // delivered even while held
+  std::vector<FakeRequest> requests_ ABSL_GUARDED_BY(mu_);
+  bool held_ ABSL_GUARDED_BY(mu_) = false;
+  bool fail_sends_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace xtcp::testing

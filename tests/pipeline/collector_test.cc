@@ -1,0 +1,234 @@
+// NamespaceCollector against a fake kernel: dumps, sequence numbers, errors, modulus, stop,
+// -writeFiles captures.
+#include "pipeline/collector.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "pipeline/capture_file.h"
+#include "pipeline/engine_harness.h"
+
+namespace xtcp::testing {
+namespace {
+
+using Finished = std::vector<std::pair<uint64_t, uint64_t>>;
+
+TEST(Collector, DumpsEveryFamilyAndReportsOnce) {
+  FinishLog log;
+  CollectorHarness h(&log);
+  FakeKernel k;
+  k.SetDump(AF_INET, {Sockets({1, 2})});
+  k.SetDump(AF_INET6, {Sockets({3}, false, 1, AF_INET6), Sockets({4}, true, 1, AF_INET6)});
+  auto c = h.Collector(&k, 77, "blue");
+  ASSERT_TRUE(c->StartPoll(5));
+  EXPECT_EQ(log.WaitFor(1), (Finished{{5, 77}}));
+  c->Stop();  // joins the readers: every datagram read is appended
+  h.batcher.Flush(FlushReason::kPollEnd);
+  const auto rs = h.consumer.Records();
+  ASSERT_EQ(rs.size(), 4u);
+  EXPECT_EQ(rs[0].netns(), "blue");
+  EXPECT_EQ(rs[0].hostname(), "test-host");
+  EXPECT_EQ(k.requests().size(), 2u);
+  EXPECT_FALSE(c->busy());
+}
+
+TEST(Collector, LateReplyOfAnOldDumpKeepsItsRecordsAndItsTime) {
+  FinishLog log;
+  CollectorHarness h(&log, [] {
+    auto o = FakeCollectorOptions();
+    o.families = {AF_INET};
+    o.readers = 1;  // datagrams are handled in the order the kernel sent them
+    return o;
+  }());
+  FakeKernel k;
+  k.SetDump(AF_INET, {Sockets({1})});
+  auto c = h.Collector(&k, 7);
+  ASSERT_TRUE(c->StartPoll(1));
+  log.WaitFor(1);
+  const uint32_t old_seq = k.requests()[0].seq;
+  k.Hold();
+  // A straggler of the first dump, DONE included, arrives during the second.
+  k.Inject(Sockets({9}, true, old_seq));
+  ASSERT_TRUE(c->StartPoll(2));
+  k.Release();
+  EXPECT_EQ(log.WaitFor(2), (Finished{{1, 7}, {2, 7}}));
+  c->Stop();  // joins the readers: every datagram read is appended
+  h.batcher.Flush(FlushReason::kPollEnd);
+  const auto rs = h.consumer.Records();
+  ASSERT_EQ(rs.size(), 3u);
+  ASSERT_NE(WithPort(rs, 9), nullptr);
+  EXPECT_EQ(WithPort(rs, 9)->timestamp_ns(), rs[0].timestamp_ns());  // stamped with dump 1's time
+  EXPECT_EQ(k.requests().size(), 2u);  // its DONE started and ended nothing
+}
+
+TEST(Collector, ReplyOfAnUnknownSequenceIsCountedNotKept) {
+  FinishLog log;
+  CollectorHarness h(&log);
+  FakeKernel k;
+  auto c = h.Collector(&k, 7);
+  k.Inject(Sockets({5}, true, 4242));
+  ASSERT_TRUE(c->StartPoll(1));
+  log.WaitFor(1);
+  c->Stop();  // joins the readers: every datagram read is appended
+  h.batcher.Flush(FlushReason::kPollEnd);
+  EXPECT_EQ(h.consumer.Records().size(), 0u);
+  EXPECT_EQ(h.Count("Deserialize", "staleReply", "count"), 1);
+}
+
+TEST(Collector, NlmsgErrorEndsTheFamilyAndIsCounted) {
+  FinishLog log;
+  CollectorHarness h(&log);
+  FakeKernel k;
+  NlBuilder err;
+  err.BeginSocket(1).Msg({}).End();
+  err.Error(1, -EPERM);
+  k.SetDump(AF_INET, {err.Take()});
+  k.SetDump(AF_INET6, {Sockets({6}, true, 1, AF_INET6)});
+  auto c = h.Collector(&k, 3);
+  ASSERT_TRUE(c->StartPoll(1));
+  EXPECT_EQ(log.WaitFor(1), (Finished{{1, 3}}));
+  c->Stop();  // joins the readers: every datagram read is appended
+  EXPECT_EQ(h.Count("Poller", "dumpError", "error"), 1);
+  EXPECT_EQ(k.requests().size(), 2u);  // the next family was still dumped
+  h.batcher.Flush(FlushReason::kPollEnd);
+  EXPECT_EQ(h.consumer.Records().size(), 2u);  // the record before the error is kept
+}
+
+TEST(Collector, ModulusKeepsEveryNthSocketAcrossDatagrams) {
+  FinishLog log;
+  auto o = FakeCollectorOptions();
+  o.modulus = 3;
+  o.families = {AF_INET};
+  o.readers = 1;
+  CollectorHarness h(&log, o);
+  FakeKernel k;
+  k.SetDump(AF_INET, {Sockets({10, 11, 12, 13}, false), Sockets({14, 15, 16})});
+  auto c = h.Collector(&k, 3);
+  ASSERT_TRUE(c->StartPoll(1));
+  log.WaitFor(1);
+  h.batcher.Flush(FlushReason::kPollEnd);
+  const auto rs = h.consumer.Records();
+  ASSERT_EQ(rs.size(), 3u);
+  EXPECT_NE(WithPort(rs, 10), nullptr);
+  EXPECT_NE(WithPort(rs, 13), nullptr);
+  EXPECT_NE(WithPort(rs, 16), nullptr);
+  EXPECT_EQ(h.Count("Deserialize", "continue", "count"), 4);
+}
+
+TEST(Collector, SendFailureEndsTheDumpAtOnce) {
+  FinishLog log;
+  CollectorHarness h(&log);
+  FakeKernel k;
+  k.FailSends(true);
+  auto c = h.Collector(&k, 3);
+  ASSERT_TRUE(c->StartPoll(1));
+  EXPECT_EQ(log.WaitFor(1), (Finished{{1, 3}}));
+  EXPECT_EQ(h.Count("SendNetlinkDumpRequest", "Sendto", "error"), 2);
+  EXPECT_FALSE(c->busy());
+}
+
+TEST(Collector, StopMidDumpWakesBlockedReaders) {
+  FinishLog log;
+  auto o = FakeCollectorOptions();
+  o.recv_timeout = absl::ZeroDuration();  // readers block until woken
+  CollectorHarness h(&log, o);
+  FakeKernel k;
+  k.Hold();
+  auto c = h.Collector(&k, 3);
+  ASSERT_TRUE(c->StartPoll(1));
+  EXPECT_TRUE(c->busy());
+  EXPECT_FALSE(c->StartPoll(2));  // one dump per socket
+  c->Stop();                      // returns: Wake() reached both readers
+  EXPECT_FALSE(c->busy());
+  EXPECT_FALSE(c->StartPoll(3));
+  EXPECT_TRUE(log.WaitFor(0).empty());
+}
+
+TEST(Collector, IoUringNeedsAKernelSocket) {
+  FinishLog log;
+  auto o = FakeCollectorOptions();
+  o.io_uring = true;
+  CollectorHarness h(&log, o);
+  FakeKernel k;
+  pipeline::NamespaceCollector c(3, "ns", k.Socket(), &h.ctx);
+  EXPECT_FALSE(c.Start().ok());
+}
+
+std::string TempDir() {
+  std::string t = (std::filesystem::temp_directory_path() /
+                   ("xtcp-capture-" + std::to_string(::getpid()) + "-XXXXXX"))
+                      .string();
+  EXPECT_NE(::mkdtemp(t.data()), nullptr);
+  return t + "/";
+}
+
+TEST(Collector, WriteFilesCreatesPrivateFiles) {
+  FinishLog log;
+  auto o = FakeCollectorOptions();
+  o.write_files = 1;
+  o.readers = 1;
+  o.capture_path = TempDir();
+  CollectorHarness h(&log, o);
+  FakeKernel k;
+  auto c = h.Collector(&k, 3);
+  ASSERT_TRUE(c->StartPoll(1));
+  log.WaitFor(1);
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(o.capture_path)) {
+    struct stat st {};
+    ASSERT_EQ(::lstat(e.path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_GT(st.st_size, 0);
+    ++files;
+  }
+  EXPECT_EQ(files, 1);
+  std::filesystem::remove_all(o.capture_path);
+}
+
+TEST(CaptureFile, RefusesASymlinkSayingSo) {
+  const std::string dir = TempDir();
+  ASSERT_EQ(::symlink((dir + "elsewhere").c_str(), (dir + "cap").c_str()), 0);
+  const uint8_t bytes[] = {1, 2, 3};
+  auto w = pipeline::WriteCaptureFile(dir + "cap", bytes);
+  ASSERT_FALSE(w.ok());
+  EXPECT_NE(w.status().message().find("symlink"), std::string::npos) << w.status();
+  EXPECT_FALSE(std::filesystem::exists(dir + "elsewhere"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CaptureFile, ANameTakenByAFileMovesToTheNext) {
+  const std::string dir = TempDir();
+  const uint8_t bytes[] = {1, 2, 3};
+  ASSERT_TRUE(pipeline::WriteCaptureFile(dir + "cap", bytes).ok());
+  auto w = pipeline::WriteCaptureFile(dir + "cap", bytes);
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(*w, dir + "cap.1");
+  EXPECT_EQ(std::filesystem::file_size(dir + "cap"), 3u);  // never truncated
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Collector, WriteFilesFailureIsCountedOnce) {
+  FinishLog log;
+  auto o = FakeCollectorOptions();
+  o.write_files = 5;
+  o.readers = 1;
+  o.capture_path = "/nonexistent-dir-of-xtcp-tests/";
+  CollectorHarness h(&log, o);
+  FakeKernel k;
+  k.SetDump(AF_INET, {Sockets({1}, false), Sockets({2})});
+  auto c = h.Collector(&k, 3);
+  ASSERT_TRUE(c->StartPoll(1));
+  log.WaitFor(1);
+  EXPECT_EQ(h.Count("Netlinker", "WriteFile", "error"), 1);
+  h.batcher.Flush(FlushReason::kPollEnd);
+  EXPECT_EQ(h.consumer.Records().size(), 2u);  // captures failing lose no record
+}
+
+}  // namespace
+}  // namespace xtcp::testing

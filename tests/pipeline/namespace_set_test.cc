@@ -1,0 +1,125 @@
+// NamespaceSet with a fake host: discovery, deletion, renames, enter-failure backoff, -maxThreads.
+#include "pipeline/namespace_set.h"
+
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "pipeline/engine_harness.h"
+
+namespace xtcp::testing {
+namespace {
+
+// The namespaces the fake host has, a fake kernel for each, and what opening one does.
+struct FakeHost {
+  std::vector<netns::NamespaceInfo> live;
+  std::map<uint64_t, std::unique_ptr<FakeKernel>> kernels;
+  std::map<uint64_t, absl::Status> open_error;
+  std::vector<uint64_t> forgotten;
+  size_t threads = 10;
+  int opens = 0;
+
+  void Add(uint64_t inode, std::string name) {
+    live.push_back({.inode = inode, .name = std::move(name), .handle = "/fake"});
+    kernels[inode] = std::make_unique<FakeKernel>();
+  }
+  pipeline::NamespaceHooks Hooks() {
+    pipeline::NamespaceHooks h;
+    h.discover = [this](netns::DiscoveryStats*) { return live; };
+    h.open = [this](const netns::NamespaceInfo& info)
+        -> absl::StatusOr<std::unique_ptr<netlink::DumpSocket>> {
+      ++opens;
+      if (auto e = open_error.find(info.inode); e != open_error.end()) return e->second;
+      return kernels.at(info.inode)->Socket();
+    };
+    h.process_threads = [this] { return threads; };
+    return h;
+  }
+};
+
+struct SetHarness {
+  explicit SetHarness(pipeline::NamespaceSetOptions o = {}) {
+    self.Add(1, "default");
+    set = std::make_unique<pipeline::NamespaceSet>(
+        o, &h.ctx, &h.metrics, host.Hooks(), [this](uint64_t i) { host.forgotten.push_back(i); });
+    EXPECT_TRUE(set->AddSelf(1, self.kernels[1]->Socket()).ok());
+  }
+  FinishLog log;
+  CollectorHarness h{&log};
+  FakeHost self, host;
+  std::unique_ptr<pipeline::NamespaceSet> set;
+};
+
+TEST(NamespaceSet, AddsAndDeletesNamespaces) {
+  SetHarness s;
+  s.host.Add(2, "blue");
+  s.host.Add(3, "red");
+  s.set->Reconcile();
+  EXPECT_EQ(s.set->Names(),
+            (std::map<uint64_t, std::string>{{1, "default"}, {2, "blue"}, {3, "red"}}));
+  s.host.live.erase(s.host.live.begin());  // blue is gone
+  s.set->Reconcile();
+  EXPECT_EQ(s.set->Collectors().size(), 2u);
+  EXPECT_EQ(s.host.forgotten, std::vector<uint64_t>{2});
+  EXPECT_EQ(s.h.Count("delete", "delete", "counter"), 1);
+}
+
+TEST(NamespaceSet, RenameReachesLaterRecords) {
+  SetHarness s;
+  s.host.Add(2, "netns:[2]");
+  s.set->Reconcile();
+  s.host.live[0].name = "blue";
+  s.set->Reconcile();
+  EXPECT_EQ(s.set->Names().at(2), "blue");
+}
+
+TEST(NamespaceSet, EnterFailureBacksOff) {
+  SetHarness s;
+  s.host.Add(2, "blue");
+  s.host.open_error[2] = absl::PermissionDeniedError("setns: EPERM");
+  s.set->Reconcile();
+  s.set->Reconcile();  // within the 1s backoff: not tried again
+  EXPECT_EQ(s.host.opens, 1);
+  EXPECT_EQ(s.set->stats().enter_failures, 1u);
+  EXPECT_EQ(s.h.Count("netNamespaceInstance", "Setns", "error"), 1);
+}
+
+TEST(NamespaceSet, RetriesAfterTheBackoff) {
+  pipeline::NamespaceSetOptions o;
+  o.enter_backoff_first = absl::ZeroDuration();
+  SetHarness s(o);
+  s.host.Add(2, "blue");
+  s.host.open_error[2] = absl::PermissionDeniedError("setns: EPERM");
+  s.set->Reconcile();
+  s.host.open_error.clear();
+  s.set->Reconcile();
+  EXPECT_EQ(s.set->Names().count(2), 1u);
+}
+
+TEST(NamespaceSet, VanishedProcessIsNotAFailure) {
+  SetHarness s;
+  s.host.Add(2, "netns:[2]");
+  s.host.live[0].pid = 1234;
+  s.host.open_error[2] = absl::UnavailableError("process gone");
+  s.set->Reconcile();
+  EXPECT_EQ(s.set->stats().enter_failures, 0u);
+  EXPECT_EQ(s.h.Count("netNamespaceInstance", "handleVanished", "count"), 1);
+}
+
+TEST(NamespaceSet, MaxThreadsRefusesAdmission) {
+  pipeline::NamespaceSetOptions o;
+  o.max_threads = 12;  // 10 threads now + 2 readers + the setns helper > 12
+  SetHarness s(o);
+  s.host.Add(2, "blue");
+  s.set->Reconcile();
+  EXPECT_EQ(s.set->Collectors().size(), 1u);
+  EXPECT_EQ(s.set->stats().refused_for_threads, 1u);
+  EXPECT_EQ(s.host.opens, 0);
+  s.host.threads = 5;
+  s.set->Reconcile();
+  EXPECT_EQ(s.set->Collectors().size(), 2u);
+}
+
+}  // namespace
+}  // namespace xtcp::testing

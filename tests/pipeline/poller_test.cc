@@ -1,0 +1,212 @@
+// Poller over collectors reading fake kernels: done-tracking, timeouts, the dump cap, namespaces
+// going away mid-poll, TriggerPoll().
+#include "pipeline/poller.h"
+
+#include <netinet/in.h>
+
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "pipeline/engine_harness.h"
+
+namespace xtcp::testing {
+namespace {
+
+using pipeline::NamespaceCollector;
+using pipeline::Poller;
+using pipeline::PollerOptions;
+
+PollerOptions Fast(absl::Duration timeout = absl::Seconds(10)) {
+  PollerOptions o;
+  o.poll_frequency = absl::Hours(1);
+  o.poll_jitter_pct = 0;
+  o.poll_timeout = timeout;
+  o.reconcile_before_poll = false;
+  o.reconcile_frequency = absl::ZeroDuration();
+  return o;
+}
+
+// A poller and `n` namespaces (inodes 1..n), each with its own fake kernel.
+struct PollHarness {
+  explicit PollHarness(size_t n, PollerOptions o = Fast()) : poller(o, &h.batcher, &h.metrics) {
+    for (size_t i = 0; i < n; ++i) {
+      kernels.push_back(std::make_unique<FakeKernel>());
+      kernels.back()->SetDump(AF_INET, {Sockets({static_cast<uint16_t>(100 + i)})});
+    }
+    for (size_t i = 0; i < n; ++i) collectors.push_back(h.Collector(kernels[i].get(), i + 1));
+  }
+  std::vector<NamespaceCollector*> Targets() {
+    std::vector<NamespaceCollector*> t;
+    for (auto& c : collectors) t.push_back(c.get());
+    return t;
+  }
+  // Waits (at most 10s) until kernel `i` got `n` dump requests.
+  void AwaitRequests(size_t i, size_t n) {
+    const absl::Time until = absl::Now() + absl::Seconds(10);
+    while (kernels[i]->requests().size() < n && absl::Now() < until) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    ASSERT_GE(kernels[i]->requests().size(), n);
+  }
+
+  CollectorHarness h{&poller};
+  Poller poller;
+  std::vector<std::unique_ptr<FakeKernel>> kernels;
+  std::vector<std::unique_ptr<NamespaceCollector>> collectors;
+};
+
+TEST(Poller, PollEndsWhenEveryNamespaceIsDone) {
+  PollHarness p(3);
+  const pipeline::PollResult r = p.poller.PollOnce(p.Targets());
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.started, 3u);
+  EXPECT_EQ(p.h.consumer.Records().size(), 3u);  // one AF_INET socket each, no AF_INET6 ones
+  EXPECT_EQ(p.h.consumer.reasons(), std::vector<FlushReason>{FlushReason::kPollEnd});
+}
+
+TEST(Poller, TimeoutMidDumpFlushesAndLateDoneEndsNothing) {
+  PollHarness p(2, Fast(absl::Milliseconds(100)));
+  p.kernels[1]->Hold();
+  const pipeline::PollResult r1 = p.poller.PollOnce(p.Targets());
+  EXPECT_TRUE(r1.timed_out);
+  EXPECT_EQ(p.h.consumer.reasons().back(), FlushReason::kPollTimeout);
+  // Namespace 2 is still in poll 1's dump: it sits poll 2 out.
+  const pipeline::PollResult r2 = p.poller.PollOnce(p.Targets());
+  EXPECT_FALSE(r2.timed_out);
+  EXPECT_EQ(r2.busy, 1u);
+  p.kernels[1]->Release();  // its late replies: kept, stamped with poll 1's dump time
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (p.collectors[1]->busy() && absl::Now() < until) absl::SleepFor(absl::Milliseconds(1));
+  p.h.batcher.Flush(FlushReason::kPollEnd);
+  const auto rs = p.h.consumer.Records();
+  ASSERT_NE(WithPort(rs, 101), nullptr);
+  ASSERT_EQ(rs.size(), 3u);  // 100 (poll 1), 100 (poll 2), then the late 101
+  EXPECT_LT(WithPort(rs, 101)->timestamp_ns(), rs[1].timestamp_ns());
+  EXPECT_EQ(p.poller.stats().polls_timed_out, 1u);
+  EXPECT_EQ(p.poller.stats().polls_completed, 2u);
+}
+
+TEST(Poller, CapsConcurrentDumps) {
+  PollerOptions o = Fast(absl::Milliseconds(100));
+  o.max_concurrent_dumps = 2;
+  PollHarness p(3, o);
+  for (auto& k : p.kernels) k->Hold();
+  EXPECT_TRUE(p.poller.PollOnce(p.Targets()).timed_out);
+  size_t asked = 0;
+  for (auto& k : p.kernels) asked += k->requests().size();
+  EXPECT_EQ(asked, 2u);  // the third waited for a slot that never freed
+}
+
+TEST(Poller, CapStartsTheNextDumpAsOneEnds) {
+  PollerOptions o = Fast();
+  o.max_concurrent_dumps = 1;
+  PollHarness p(4, o);
+  EXPECT_FALSE(p.poller.PollOnce(p.Targets()).timed_out);
+  for (auto& k : p.kernels) EXPECT_EQ(k->requests().size(), 2u);
+}
+
+TEST(Poller, NamespaceDeletedMidDumpIsNotWaitedFor) {
+  PollHarness p(2);  // 10s timeout: the poll must end long before
+  p.kernels[0]->Hold();
+  std::thread deleter([&] {
+    p.AwaitRequests(0, 1);
+    p.poller.Forget(1);  // what NamespaceSet does before stopping a vanished namespace
+    p.collectors[0]->Stop();
+  });
+  const pipeline::PollResult r = p.poller.PollOnce(p.Targets());
+  deleter.join();
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_LT(r.took, absl::Seconds(5));
+}
+
+TEST(Poller, DeletingARunningDumpFreesItsSlotForTheNext) {
+  PollerOptions o = Fast();
+  o.max_concurrent_dumps = 1;
+  PollHarness p(2, o);
+  p.kernels[0]->Hold();
+  std::thread deleter([&] {
+    p.AwaitRequests(0, 1);
+    p.poller.Forget(1);
+    p.collectors[0]->Stop();
+  });
+  const pipeline::PollResult r = p.poller.PollOnce(p.Targets());
+  deleter.join();
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(p.kernels[1]->requests().size(), 2u);  // namespace 2 was started and finished
+}
+
+TEST(Poller, TriggerDuringAPollIsCoalescedIntoIt) {
+  PollHarness p(1);
+  p.kernels[0]->Hold();
+  std::thread t([&] {
+    p.AwaitRequests(0, 1);
+    p.poller.TriggerPoll();
+    p.poller.TriggerPoll();
+    p.kernels[0]->Release();
+  });
+  p.poller.PollOnce(p.Targets());
+  t.join();
+  EXPECT_EQ(p.poller.stats().triggers_coalesced, 2u);
+  EXPECT_FALSE(p.poller.poll_pending());
+  EXPECT_EQ(p.h.Count("Poller", "alreadyPolling", "count"), 2);
+}
+
+TEST(Poller, TriggersWhileIdleGiveOnePoll) {
+  PollHarness p(1);
+  p.poller.TriggerPoll();
+  p.poller.TriggerPoll();
+  EXPECT_TRUE(p.poller.poll_pending());
+  p.poller.PollOnce(p.Targets());
+  EXPECT_FALSE(p.poller.poll_pending());  // that poll answered both
+  EXPECT_EQ(p.poller.stats().triggers_coalesced, 0u);
+}
+
+// A driver over the harness's collectors, counting rescans.
+class FixedDriver : public pipeline::PollDriver {
+ public:
+  explicit FixedDriver(PollHarness* p) : p_(p) {}
+  std::vector<NamespaceCollector*> Targets() override { return p_->Targets(); }
+  void Rescan(bool) override { ++rescans; }
+  int rescans = 0;
+
+ private:
+  PollHarness* p_;
+};
+
+TEST(Poller, TriggerWakesTheCadenceSleep) {
+  PollerOptions o = Fast();
+  o.max_loops = 2;  // poll_frequency is an hour: only the trigger can start poll 2
+  PollHarness p(1, o);
+  FixedDriver d(&p);
+  std::thread run([&] { p.poller.Run(&d); });
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (p.poller.stats().polls_completed < 1 && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  p.poller.TriggerPoll();
+  while (p.poller.stats().polls_completed < 2 && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  if (p.poller.stats().polls_completed < 2) p.poller.Stop();
+  run.join();
+  EXPECT_EQ(p.poller.stats().polls_completed, 2u);
+}
+
+TEST(Poller, ReconcileRequestRescansWhileAsleep) {
+  PollHarness p(1);
+  FixedDriver d(&p);
+  std::thread run([&] { p.poller.Run(&d); });
+  p.poller.RequestReconcile();
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (p.poller.stats().polls_completed < 1 && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  p.poller.RequestReconcile();
+  p.poller.Stop();
+  run.join();
+  EXPECT_GE(d.rescans, 1);
+  EXPECT_EQ(p.poller.stats().polls_completed, 1u);
+}
+
+}  // namespace
+}  // namespace xtcp::testing

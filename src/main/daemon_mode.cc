@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "main/modes.h"
+#include "main/options.h"
 #include "main/output_setup.h"
 #include "observe/capabilities.h"
 #include "observe/http_server.h"
@@ -51,7 +52,7 @@ int RunDaemon(const config::Config& cfg) {
   auto stage = MakeOutputStage(cfg, &metrics);
   if (!stage.ok()) return ReportStartupError(stage.status());
   pipeline::OutputStage& output = **stage;
-  auto stamps = pipeline::Stamps::FromConfig(cfg);
+  auto stamps = pipeline::Stamps::Create(StampOptionsFrom(cfg));
   if (!stamps.ok()) return ReportStartupError(stamps.status());
 
   pipeline::EnvelopeBatcher batcher(cfg.EffectiveFlushRows(), cfg.EffectiveFlushBytes(), &output);
@@ -82,7 +83,8 @@ int RunDaemon(const config::Config& cfg) {
 
   const absl::Status ran = (*engine)->Run([&] {
     // Namespaces are known now: the one startup line, then ready.
-    XTCP_LOG(kInfo, "%s", observe::StartupSummary(cfg, (*engine)->stats().namespaces));
+    XTCP_LOG(kInfo, "%s",
+             observe::StartupSummary(SummaryOptionsFrom(cfg), (*engine)->stats().namespaces));
     readiness.Set(true);
   });
   readiness.Set(false);

@@ -3,6 +3,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "main/modes.h"
+#include "main/options.h"
 #include "main/output_setup.h"
 #include "pipeline/output.h"
 #include "pipeline/replay.h"
@@ -14,11 +15,11 @@ int RunReplay(const config::Config& cfg) {
   auto stage = MakeOutputStage(cfg, &metrics);
   if (!stage.ok()) return ReportStartupError(stage.status());
   pipeline::OutputStage& output = **stage;
-  auto stamps = pipeline::Stamps::FromConfig(cfg);
+  auto stamps = pipeline::Stamps::Create(StampOptionsFrom(cfg));
   if (!stamps.ok()) return ReportStartupError(stamps.status());
   pipeline::EnvelopeBatcher batcher(cfg.EffectiveFlushRows(), cfg.EffectiveFlushBytes(), &output);
   output.Start();
-  auto stats = pipeline::Replay(cfg.replay, cfg, *stamps, &batcher, &metrics);
+  auto stats = pipeline::Replay(cfg.replay, ReplayOptionsFrom(cfg), *stamps, &batcher, &metrics);
   const absl::Status stopped = output.Stop(cfg.shutdown_timeout);
   if (!stats.ok()) return ReportStartupError(stats.status());
   XTCP_LOG(kInfo, "replay: %d files, %d datagrams, %d records, %d decode problems, %d rows lost",

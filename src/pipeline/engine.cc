@@ -88,8 +88,11 @@ absl::Status Engine::Init() {
   o.modulus = cfg_.modulus == 0 ? 1 : cfg_.modulus;
   o.families.clear();
   for (int f : cfg_.families) o.families.push_back(f == 6 ? AF_INET6 : AF_INET);
-  o.idiag_ext = cfg_.deserializers.IdiagExt();
-  o.decode.deserializers = cfg_.deserializers;
+  // -deserializers_spec was validated by the parser against decode's own keys.
+  const decode::DeserializerSet deserializers = decode::ParseDeserializers(cfg_.deserializers_spec)
+                                                    .value_or(decode::DeserializerSet::Default());
+  o.idiag_ext = deserializers.IdiagExt();
+  o.decode.deserializers = deserializers;
   o.io_uring = cfg_.io_uring;
   o.uring_recv_batch = cfg_.io_uring_recv_batch;
   o.uring_cqe_batch = cfg_.io_uring_cqe_batch;

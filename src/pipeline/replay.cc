@@ -38,7 +38,7 @@ absl::StatusOr<std::vector<std::string>> ListInputs(const std::string& path) {
 
 }  // namespace
 
-absl::StatusOr<ReplayStats> Replay(const std::string& path, const config::Config& cfg,
+absl::StatusOr<ReplayStats> Replay(const std::string& path, const ReplayOptions& options,
                                    const Stamps& stamps, EnvelopeBatcher* batcher,
                                    Metrics* metrics) {
   auto inputs = ListInputs(path);
@@ -46,7 +46,8 @@ absl::StatusOr<ReplayStats> Replay(const std::string& path, const config::Config
 
   ReplayStats stats;
   decode::DecodeOptions opts;
-  opts.deserializers = cfg.deserializers;
+  opts.deserializers = options.deserializers;
+  const uint64_t modulus = options.modulus == 0 ? 1 : options.modulus;
   record::FlatRecord scratch;
   stamps.Apply(&scratch.meta);
   scratch.meta.netns = "replay";
@@ -67,7 +68,7 @@ absl::StatusOr<ReplayStats> Replay(const std::string& path, const config::Config
       scratch.meta.timestamp_ns = d.poll_time_ns;
       decode::WalkDatagram(d.bytes, opts, &scratch, &stats.problems,
                            [&](uint32_t, record::FlatRecord& rec) {
-                             if (socket_index++ % cfg.modulus != 0) return;
+                             if (socket_index++ % modulus != 0) return;
                              rec.meta.record_counter = batcher->ReserveCounters(1);
                              batch.Add(rec);
                              ++stats.records;

@@ -9,13 +9,13 @@
 
 namespace xtcp::pipeline {
 
-absl::StatusOr<Stamps> Stamps::FromConfig(const config::Config& c) {
+absl::StatusOr<Stamps> Stamps::Create(const StampOptions& o) {
   Stamps s;
-  s.daemon_version = c.daemon_version;
-  s.location = c.location;
-  s.label = c.label;
-  s.tag = c.tag;
-  s.hostname = c.hostname;
+  s.daemon_version = o.daemon_version;
+  s.location = o.location;
+  s.label = o.label;
+  s.tag = o.tag;
+  s.hostname = o.hostname;
   if (s.hostname.empty()) {
     char buf[256] = {};
     if (::gethostname(buf, sizeof(buf) - 1) != 0) {

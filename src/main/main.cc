@@ -10,6 +10,7 @@
 #include "main/alloc_hook.h"
 #include "main/modes.h"
 #include "main/options.h"
+#include "observe/profiling.h"
 
 int main(int argc, char** argv) {
   const auto env = xtcp::config::ProcessEnvironment();
@@ -24,9 +25,13 @@ int main(int argc, char** argv) {
   const xtcp::config::Config& cfg = cli.config;
   xtcp::main::InstallAllocationCounter();
   xtcp::SetDebugLevel(cfg.debug_level);
-  for (const std::string& w : cli.warnings) XTCP_LOG(kWarn, "%s", w);
   if (cfg.healthcheck) return xtcp::main::RunHealthcheck(cfg);
   if (!cfg.decode.empty()) return xtcp::main::RunDecode(cfg);
+  // The daemon may re-execute itself once for heap sampling (RunDaemon calls it again, a no-op
+  // then): before the warnings, so each is logged once.
+  if (cfg.replay.empty()) xtcp::observe::EnsureHeapSampling();
+  // Flags set but not built yet: one WARN line each.
+  for (const std::string& w : cli.warnings) XTCP_LOG(kWarn, "%s", w);
   if (!cfg.replay.empty()) return xtcp::main::RunReplay(cfg);
   return xtcp::main::RunDaemon(cfg);
 }

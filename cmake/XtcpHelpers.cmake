@@ -60,6 +60,7 @@ function(xtcp_cc_library)
                              ${PROJECT_BINARY_DIR}/generated)
   target_compile_options(${ARG_NAME} PRIVATE ${XTCP_WARNINGS})
   target_link_libraries(${ARG_NAME} PUBLIC ${ARG_DEPS})
+  add_dependencies(${ARG_NAME} xtcp_layering)
 endfunction()
 
 # xtcp_cc_test(NAME name SRCS a_test.cc DEPS lib1 lib2 [LABELS l1 l2] [RESOURCE_LOCK r] [TIMEOUT s])
@@ -85,3 +86,15 @@ function(xtcp_cc_test)
   endif()
   gtest_discover_tests(${ARG_NAME} DISCOVERY_TIMEOUT 60 PROPERTIES ${props})
 endfunction()
+
+# The layering check (cmake/layering.cmake) runs whenever a source under src/ changes; every
+# library depends on it, so a forbidden #include fails the normal build before compiling.
+file(GLOB_RECURSE XTCP_LAYERED_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*.h
+     ${PROJECT_SOURCE_DIR}/src/*.cc)
+add_custom_command(
+  OUTPUT ${PROJECT_BINARY_DIR}/layering.stamp
+  COMMAND ${CMAKE_COMMAND} -DXTCP_SOURCE_DIR=${PROJECT_SOURCE_DIR}
+          -DXTCP_STAMP=${PROJECT_BINARY_DIR}/layering.stamp -P ${PROJECT_SOURCE_DIR}/cmake/layering.cmake
+  DEPENDS ${XTCP_LAYERED_SOURCES} ${PROJECT_SOURCE_DIR}/cmake/layering.cmake
+  COMMENT "Checking #include layering (cmake/layering.cmake)")
+add_custom_target(xtcp_layering DEPENDS ${PROJECT_BINARY_DIR}/layering.stamp)

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -50,5 +51,8 @@ struct MarshalOptions {
 // Builds the marshaller named by `opts.name`; InvalidArgument names the problem (unknown format,
 // unknown column) for a one-line startup error.
 absl::StatusOr<std::unique_ptr<Marshaller>> CreateMarshaller(const MarshalOptions& opts);
+
+// Every -marshal name, in table order (main hands them to the flag parser).
+std::vector<std::string> MarshallerNames();
 
 }  // namespace xtcp

@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -96,5 +97,8 @@ struct SinkOptions {
 // the valid schemes (startup exit 2); a destination that is down at start is not an error for
 // network sinks (they connect lazily and retry).
 absl::StatusOr<std::unique_ptr<Sink>> CreateSink(const SinkOptions& opts);
+
+// Every -dest scheme built in, in table order (main hands them to the flag parser).
+std::vector<std::string> SinkSchemes();
 
 }  // namespace xtcp

@@ -3,9 +3,11 @@
 //
 // Precedence (upstream has env beat flags; we deliberately do not):
 //   built-in default  <  environment variable  <  explicit command-line flag
-// and XTCP_CONFIG_JSON (the upstream soft-restart carry) replaces every XtcpConfig field at once.
+// and the fields present in XTCP_CONFIG_JSON (the upstream soft-restart carry) win over all three.
 //
-// Only src/config/flags.cc defines flags. Everything else receives a Config.
+// Layering: config sits above common/proto only and is used by main alone. What it must know of
+// lower layers (deserializer keys, -marshal names, -dest schemes) main passes in as a Vocabulary.
+// Every flag is one row of src/config/flag_table.cc; the defaults are the initialisers below.
 
 #include <cstdint>
 #include <map>
@@ -14,7 +16,6 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "decode/deserializers.h"
 #include "xtcp_config/v1/xtcp_config.pb.h"
 
 namespace xtcp::config {
@@ -41,7 +42,9 @@ struct Config {
   absl::Duration reconcile_frequency = absl::Hours(6);
   bool reconcile_before_poll = true;
   std::string deserializers_spec = "default";
-  decode::DeserializerSet deserializers = decode::DeserializerSet::Default();
+  // The enabled deserializer keys, resolved from deserializers_spec with the Vocabulary (in its
+  // order); empty when parsed without one. Main turns this into decode::DeserializerSet.
+  std::vector<std::string> deserializers;
   bool io_uring = false;
   uint32_t io_uring_recv_batch = 64;
   uint32_t io_uring_cqe_batch = 128;
@@ -98,6 +101,9 @@ struct Config {
   uint32_t go_max_procs = 4;  // Go runtime knob: no effect
   std::string pyroscope_url, pyroscope_app_name = "xtcp2";
   uint32_t pyroscope_sample_hz = 100, pyroscope_upload_sec = 15;
+  std::string log_format = "text";  // "text" | "json"
+  std::string pprof_listen;         // "" = on -promListen, "off" = not served, or host:port
+  bool seccomp = true;              // install the seccomp allow-list after start-up
 
   // ---- one-shot modes ----
   bool version = false;
@@ -116,6 +122,15 @@ struct Config {
   size_t RecvBufferSize() const;
 };
 
+// What the layers below config offer, passed in by main from their registries (config may not
+// include them). An empty list means "not checked here": the factory checks the value later.
+struct Vocabulary {
+  std::vector<std::string> deserializers;          // every -deserializers key, in table order
+  std::vector<std::string> default_deserializers;  // what -deserializers default means
+  std::vector<std::string> marshallers;            // every -marshal name
+  std::vector<std::string> dest_schemes;           // every -dest scheme built in
+};
+
 // What main() should do after parsing.
 struct CliResult {
   enum class Action { kRun, kExit };
@@ -123,6 +138,9 @@ struct CliResult {
   int exit_code = 0;
   std::string output;  // text for stdout (help, version, config) when exiting
   std::string error;   // one line for stderr when exit_code != 0
+  // One line per flag that was set (command line, environment or XTCP_CONFIG_JSON) but is only
+  // accepted for compatibility; main logs each at WARN once at start-up.
+  std::vector<std::string> warnings;
   Config config;
 };
 
@@ -132,22 +150,39 @@ Environment ProcessEnvironment();
 
 // Parses argv with Go `flag` syntax (-name, --name, -name=value, -name value; bools take
 // -name or -name=false; parsing stops at "--" or the first non-flag), overlays environment
-// variables for flags not given, applies XTCP_CONFIG_JSON, and validates. Bad input yields
-// exit_code 2 with one line naming the flag or variable. -h/-help yield the usage on stderr
-// (exit 0), -v the version, -conf the configuration as JSON.
-CliResult ParseCommandLine(int argc, const char* const* argv, const Environment& env);
+// variables for flags not given, applies XTCP_CONFIG_JSON, and validates against `vocab`.
+// Bad input yields exit_code 2 with one line naming the flag or variable. -h/-help yield the
+// usage (for stdout, exit 0), -v/-version the version, -conf the configuration as JSON.
+CliResult ParseCommandLine(int argc, const char* const* argv, const Environment& env,
+                           const Vocabulary& vocab = {});
 
-// Checks ranges and cross-field rules; the error names the flag.
-absl::Status Validate(const Config& c);
+// Checks every flag's range and rule; the error names the flag.
+absl::Status Validate(const Config& c, const Vocabulary& vocab = {});
 
-// The upstream XtcpConfig message for a Config, and back (XTCP_CONFIG_JSON, -conf).
-::xtcp_config::v1::XtcpConfig ToProto(const Config& c);
-absl::Status FromProto(const ::xtcp_config::v1::XtcpConfig& p, Config* c);
+// The upstream XtcpConfig message for a Config, and back (XTCP_CONFIG_JSON, -conf). Secrets are
+// copied as they are; -conf masks them.
+::xtcp_config::v1::XtcpConfig ToProto(const Config& c, const Vocabulary& vocab = {});
+absl::Status FromProto(const ::xtcp_config::v1::XtcpConfig& p, Config* c,
+                       const Vocabulary& vocab = {});
+
+// argv as safe to show (/debug/pprof/cmdline, logs): the value of every secret flag is masked —
+// -s3AccessKey/-s3SecretKey entirely ("***"), URL flags (-dest, -kafkaSchemaUrl, -pyroscopeUrl)
+// in their userinfo ("http://admin:***@host/"). Arguments are joined by NUL bytes, as Go's
+// /debug/pprof/cmdline serves them.
+std::string MaskedCommandLine(int argc, const char* const* argv);
+// The same masking as a list (one entry per argument).
+std::vector<std::string> MaskedArguments(int argc, const char* const* argv);
+// `env` with the value of every secret-bearing variable masked (S3_ACCESS_KEY, DEST userinfo...;
+// *_FILE variables keep their path, whose contents are the secret and never appear).
+Environment MaskedEnvironment(const Environment& env);
+// A URL's userinfo masked: "http://u:p@h/" -> "http://u:***@h/", "http://token@h/" ->
+// "http://***@h/"; anything without userinfo unchanged.
+std::string MaskUrlUserinfo(const std::string& value);
 
 // Version line: "xtcp commit:<commit>\tdate(UTC):<date>\tversion:<version>".
 std::string VersionString();
 
-// Usage text listing every flag (Go's flag.PrintDefaults layout).
+// Usage text: every flag grouped by topic, inert flags marked (Go's flag.PrintDefaults layout).
 std::string Usage();
 
 // Go time.Duration syntax: "300ms", "1.5h", "2h45m", "0". Returns false on anything else.

@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "record/utf8.h"
+#include "common/utf8.h"
 
 namespace xtcp::decode {
 
@@ -112,7 +112,7 @@ bool DecodeCong(const uint8_t* p, size_t n, RecordPayload* out) {
   // valid UTF-8, whole characters only, so that no marshaller or parser rejects the record.
   record::CongestionName& s = out->congestion_algorithm_string;
   size_t replaced = 0;
-  s.len = static_cast<uint8_t>(record::CopyValidUtf8(name, s.data, sizeof(s.data), &replaced));
+  s.len = static_cast<uint8_t>(CopyValidUtf8(name, s.data, sizeof(s.data), &replaced));
   return replaced != 0;
 }
 

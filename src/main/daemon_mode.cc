@@ -19,8 +19,8 @@
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
-#include "main/engine_options.h"
 #include "main/modes.h"
+#include "main/options.h"
 #include "main/output_setup.h"
 #include "observe/capabilities.h"
 #include "observe/http_server.h"
@@ -34,7 +34,7 @@
 
 namespace xtcp::main {
 
-int RunDaemon(const config::Config& cfg) {
+int RunDaemon(const config::Config& cfg, const std::string& cmdline) {
   // Heap sampling must be on before anything else runs: it may re-execute the binary once.
   observe::EnsureHeapSampling();
   if (absl::Status caps = observe::CheckCapabilities(); !caps.ok()) return ReportStartupError(caps);
@@ -57,28 +57,22 @@ int RunDaemon(const config::Config& cfg) {
   // Least privilege (docs/security.md): capabilities now, while the process has one thread (they
   // are per thread); the seccomp policy once started up, just before the first poll.
   auto privs = observe::Privileges::Drop(
-      {.io_uring = cfg.io_uring,
-       .bind_low_port = observe::ListenNeedsBindService(cfg.prom_listen)});
+      {.seccomp = cfg.seccomp,
+       .io_uring = cfg.io_uring,
+       .bind_low_port = observe::ListenNeedsBindService(cfg.prom_listen) ||
+                        observe::ListenNeedsBindService(cfg.pprof_listen)});
   if (!privs.ok()) return ReportStartupError(privs.status());
-  observe::HttpServerOptions http_opts;
-  http_opts.listen = cfg.prom_listen;
-  http_opts.ipv4_ttl = cfg.ipv4_ttl;
-  http_opts.ipv6_hop_limit = cfg.ipv6_hop_limit;
-  http_opts.prom_path = cfg.prom_path;
-  http_opts.daemon_version = cfg.daemon_version;
-  http_opts.cmdline = observe::ProcessCmdline();  // until the config helper's masked command line
-  auto http = observe::HttpServer::Start(http_opts, &metrics, &readiness);
+  auto http = observe::HttpServer::Start(HttpServerOptionsFrom(cfg, cmdline), &metrics, &readiness);
   if (!http.ok()) return ReportStartupError(http.status());
   auto stage = MakeOutputStage(cfg, &metrics);  // a closed sink is seen by the signal thread
   if (!stage.ok()) return ReportStartupError(stage.status());
   pipeline::OutputStage& output = **stage;
-  auto stamps = StampsFromConfig(cfg);
+  auto stamps = pipeline::Stamps::Create(StampOptionsFrom(cfg));
   if (!stamps.ok()) return ReportStartupError(stamps.status());
 
   pipeline::EnvelopeBatcher batcher(cfg.EffectiveFlushRows(), cfg.EffectiveFlushBytes(), &output);
   output.Start();
-  auto engine =
-      pipeline::Engine::Create(EngineOptionsFromConfig(cfg), &batcher, &*stamps, &metrics);
+  auto engine = pipeline::Engine::Create(EngineOptionsFrom(cfg), &batcher, &*stamps, &metrics);
   if (!engine.ok()) {
     (void)output.Stop(absl::Seconds(1));
     return ReportStartupError(engine.status());
@@ -121,7 +115,8 @@ int RunDaemon(const config::Config& cfg) {
 
   const absl::Status ran = (*engine)->Run([&] {
     // Namespaces are known now: the one startup line, then ready.
-    XTCP_LOG(kInfo, "%s", observe::StartupSummary(cfg, (*engine)->stats().namespaces));
+    XTCP_LOG(kInfo, "%s",
+             observe::StartupSummary(SummaryOptionsFrom(cfg), (*engine)->stats().namespaces));
     if (absl::Status s = (*privs)->LockDown(&metrics); !s.ok()) XTCP_LOG(kError, "%s", s.message());
     readiness.Set(true);
   });

@@ -2,8 +2,8 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
-#include "main/engine_options.h"
 #include "main/modes.h"
+#include "main/options.h"
 #include "main/output_setup.h"
 #include "pipeline/output.h"
 #include "pipeline/replay.h"
@@ -16,12 +16,11 @@ int RunReplay(const config::Config& cfg) {
   auto stage = MakeOutputStage(cfg, &metrics, {.block_when_full = true});
   if (!stage.ok()) return ReportStartupError(stage.status());
   pipeline::OutputStage& output = **stage;
-  auto stamps = StampsFromConfig(cfg);
+  auto stamps = pipeline::Stamps::Create(StampOptionsFrom(cfg));
   if (!stamps.ok()) return ReportStartupError(stamps.status());
   pipeline::EnvelopeBatcher batcher(cfg.EffectiveFlushRows(), cfg.EffectiveFlushBytes(), &output);
   output.Start();
-  auto stats =
-      pipeline::Replay(cfg.replay, ReplayOptionsFromConfig(cfg), *stamps, &batcher, &metrics);
+  auto stats = pipeline::Replay(cfg.replay, ReplayOptionsFrom(cfg), *stamps, &batcher, &metrics);
   const absl::Status stopped = output.Stop(cfg.shutdown_timeout);
   if (!stats.ok()) return ReportStartupError(stats.status());
   XTCP_LOG(kInfo, "replay: %d files, %d datagrams, %d records, %d decode problems, %d rows lost",

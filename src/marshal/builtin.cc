@@ -61,6 +61,12 @@ const google::protobuf::util::JsonPrintOptions& JsonOptions() {
 
 }  // namespace marshal
 
+std::vector<std::string> MarshallerNames() {
+  std::vector<std::string> names;
+  for (const auto& e : marshal::kMarshallers) names.emplace_back(e.name);
+  return names;
+}
+
 absl::StatusOr<std::unique_ptr<Marshaller>> CreateMarshaller(const MarshalOptions& opts) {
   std::string names;
   for (const auto& e : marshal::kMarshallers) {

@@ -18,7 +18,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "record/utf8.h"
+#include "common/utf8.h"
 
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
@@ -100,7 +100,7 @@ std::vector<NamespaceInfo> Discoverer::Discover(uint64_t self_inode, DiscoverySt
         continue;
       }
       std::string name = n;
-      if (record::MakeValidUtf8(&name) != 0) ++stats->invalid_utf8_names;
+      if (MakeValidUtf8(&name) != 0) ++stats->invalid_utf8_names;
       if (bind_names.emplace(ino, std::move(name)).second) bind_order.emplace_back(ino, path);
     }
   }

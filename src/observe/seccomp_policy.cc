@@ -66,6 +66,7 @@ constexpr const char* kAllowedSyscalls[] = {
     "ioctl",
     "mkdir",
     "mkdirat",
+    "rmdir",  // -profile.mode removes its private gperftools directory
     "unlink",
     "unlinkat",
     "rename",

@@ -33,7 +33,7 @@ class Metrics;
 namespace pipeline {
 
 // Everything the engine is configured with; defaults are the daemon's flag defaults. Built from
-// the daemon's Config in src/main/engine_options.cc.
+// the daemon's Config in src/main/options.cc.
 struct EngineOptions {
   PollerOptions poller;            // -pollFrequency, -pollJitter, -pollTimeout, -maxLoops, ...
   NamespaceSetOptions namespaces;  // -maxThreads

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "decode/deserializers.h"
 #include "decode/walker.h"
 #include "pipeline/envelope.h"
 #include "pipeline/stamp.h"
@@ -12,6 +13,12 @@
 namespace xtcp {
 class Metrics;
 namespace pipeline {
+
+// What -replay needs besides the capture (main fills it from -deserializers and -modulus).
+struct ReplayOptions {
+  decode::DeserializerSet deserializers = decode::DeserializerSet::Default();
+  uint64_t modulus = 1;  // emit every Nth socket; 0 counts as 1
+};
 
 struct ReplayStats {
   uint64_t files = 0;
@@ -21,16 +28,11 @@ struct ReplayStats {
   decode::DecodeProblems problems;
 };
 
-struct ReplayOptions {
-  decode::DeserializerSet deserializers = decode::DeserializerSet::Default();
-  uint64_t modulus = 1;  // every Nth socket (as -modulus)
-};
-
 // Replays `path` (a capture file, or a directory whose regular files are replayed in name order)
 // into `batcher`, flushing at the end. Records carry netns "replay", inode 0 and the capture's poll
 // time. A path that cannot be read, or a directory without capture files, is NotFound/
 // InvalidArgument; malformed contents are counted, not fatal.
-absl::StatusOr<ReplayStats> Replay(const std::string& path, const ReplayOptions& ropts,
+absl::StatusOr<ReplayStats> Replay(const std::string& path, const ReplayOptions& opts,
                                    const Stamps& stamps, EnvelopeBatcher* batcher,
                                    Metrics* metrics);
 

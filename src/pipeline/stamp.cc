@@ -9,7 +9,13 @@
 
 namespace xtcp::pipeline {
 
-absl::StatusOr<Stamps> Stamps::WithHostname(Stamps s) {
+absl::StatusOr<Stamps> Stamps::Create(const StampOptions& o) {
+  Stamps s;
+  s.daemon_version = o.daemon_version;
+  s.location = o.location;
+  s.label = o.label;
+  s.tag = o.tag;
+  s.hostname = o.hostname;
   if (s.hostname.empty()) {
     char buf[256] = {};
     if (::gethostname(buf, sizeof(buf) - 1) != 0) {

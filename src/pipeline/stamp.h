@@ -8,6 +8,15 @@
 
 namespace xtcp::pipeline {
 
+// What the record stamps are made of (main fills it from -label, -tag, -location, -hostname).
+struct StampOptions {
+  std::string daemon_version;  // VersionString() of the build
+  std::string hostname;        // "" = gethostname()
+  std::string location;
+  std::string label;
+  std::string tag;
+};
+
 // Owns the strings that RecordMeta borrows; must outlive every record stamped from it.
 struct Stamps {
   std::string daemon_version;
@@ -16,8 +25,8 @@ struct Stamps {
   std::string label;
   std::string tag;
 
-  // `s` with an empty hostname filled from gethostname() (never the HOSTNAME variable).
-  static absl::StatusOr<Stamps> WithHostname(Stamps s);
+  // From the options; hostname falls back to gethostname() (never the HOSTNAME variable).
+  static absl::StatusOr<Stamps> Create(const StampOptions& o);
 
   // schema_version, daemon_version, hostname, location, label, tag.
   void Apply(record::RecordMeta* meta) const;

@@ -28,6 +28,12 @@ constexpr std::array kSinks = {
 }  // namespace
 }  // namespace sink
 
+std::vector<std::string> SinkSchemes() {
+  std::vector<std::string> schemes;
+  for (const auto& e : sink::kSinks) schemes.emplace_back(e.scheme);
+  return schemes;
+}
+
 absl::StatusOr<std::unique_ptr<Sink>> CreateSink(const SinkOptions& opts) {
   const std::string_view dest = opts.dest;
   const size_t colon = dest.find(':');

@@ -2,17 +2,13 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config/test_vocabulary.h"
 #include "gtest/gtest.h"
 
 namespace xtcp::config {
 namespace {
 
-CliResult Parse(std::vector<std::string> args, const Environment& env = {}) {
-  args.insert(args.begin(), "xtcp2");
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  return ParseCommandLine(static_cast<int>(argv.size()), argv.data(), env);
-}
+using testing::Parse;
 
 TEST(Flags, DefaultsMatchUpstream) {
   const CliResult r = Parse({});
@@ -30,7 +26,8 @@ TEST(Flags, DefaultsMatchUpstream) {
   EXPECT_EQ(c.poll_jitter_pct, 20u);
   EXPECT_EQ(c.reconcile_frequency, absl::Hours(6));
   EXPECT_TRUE(c.reconcile_before_poll);
-  EXPECT_EQ(c.deserializers.IdiagExt(), 0xfe);
+  EXPECT_EQ(c.deserializers.size(), 12u);
+  EXPECT_EQ(c.deserializers.front(), "info");
   EXPECT_EQ(c.prom_listen, ":9088");
   EXPECT_EQ(c.prom_path, "/metrics");
   EXPECT_EQ(c.debug_level, 111u);
@@ -76,7 +73,7 @@ TEST(Flags, EnvironmentNames) {
   EXPECT_EQ(r.config.hostname, "h1");
   EXPECT_EQ(r.config.poll_frequency, absl::Seconds(30));
   EXPECT_EQ(r.config.debug_level, 5u);
-  EXPECT_EQ(r.config.deserializers.IdiagExt(), 0xff);
+  EXPECT_EQ(r.config.deserializers.size(), 13u);
 }
 
 struct BadCase {
@@ -130,6 +127,7 @@ TEST(Flags, HelpVersionConf) {
   const CliResult h = Parse({"-help"});
   EXPECT_EQ(h.action, CliResult::Action::kExit);
   EXPECT_EQ(h.exit_code, 0);
+  EXPECT_EQ(h.error, "");
   EXPECT_NE(h.output.find("  -netlinkers uint\n"), std::string::npos);
   EXPECT_NE(h.output.find("(default 6h0m0s)"), std::string::npos);
   EXPECT_NE(h.output.find("  -profile.mode string"), std::string::npos);

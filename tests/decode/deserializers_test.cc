@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "record/utf8.h"
+#include "common/utf8.h"
 
 namespace xtcp::decode {
 namespace {
@@ -174,7 +174,7 @@ TEST(Cong, RepairedNameKeepsWholeCharactersOnly) {
   const std::vector<uint8_t> name(15, 0xff);  // 15 x U+FFFD = 45 bytes; room for 5
   EXPECT_TRUE(DecodeCong(name.data(), name.size(), &p));
   EXPECT_EQ(p.congestion_algorithm_string.len, 15);
-  EXPECT_TRUE(record::IsValidUtf8(p.congestion_algorithm_string.view()));
+  EXPECT_TRUE(IsValidUtf8(p.congestion_algorithm_string.view()));
 }
 
 TEST(SmallAttributes, TosTclassShutdownClassCgroupSockopt) {

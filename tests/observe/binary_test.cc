@@ -171,15 +171,16 @@ TEST(Xtcp2BinaryTest, ConfPrintsJsonWithoutSecrets) {
   EXPECT_THAT(r.out, Not(HasSubstr("hunter2")));
 }
 
-TEST(Xtcp2BinaryTest, HelpListsEveryOperationsFlagOnStderr) {
+TEST(Xtcp2BinaryTest, HelpListsEveryOperationsFlagOnStdout) {
   const RunResult r = RunXtcp2({"-help"});
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_TRUE(absl::StartsWith(r.err, "Usage of xtcp2:")) << r.err.substr(0, 100);
+  EXPECT_EQ(r.err, "");
+  EXPECT_TRUE(absl::StartsWith(r.out, "Usage of xtcp2:")) << r.out.substr(0, 100);
   for (const char* flag : {"-promListen", "-promPath", "-ipv4Ttl", "-ipv6HopLimit", "-healthcheck",
                            "-profile.mode", "-d uint", "-v\n", "-conf\n", "-goMaxProcs"}) {
-    EXPECT_THAT(r.err, HasSubstr(flag)) << flag;
+    EXPECT_THAT(r.out, HasSubstr(flag)) << flag;
   }
-  EXPECT_THAT(r.err, HasSubstr("[env PROM_LISTEN]"));
+  EXPECT_THAT(r.out, HasSubstr("[env PROM_LISTEN]"));
 }
 
 // ---- capability check ----

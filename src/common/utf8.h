@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-namespace xtcp::record {
+namespace xtcp {
 
 inline constexpr std::string_view kReplacementChar = "\xef\xbf\xbd";  // U+FFFD
 
@@ -86,4 +86,4 @@ inline size_t MakeValidUtf8(std::string* s) {
   return bad;
 }
 
-}  // namespace xtcp::record
+}  // namespace xtcp

@@ -1,10 +1,10 @@
-#include "record/utf8.h"
+#include "common/utf8.h"
 
 #include <string>
 
 #include "gtest/gtest.h"
 
-namespace xtcp::record {
+namespace xtcp {
 namespace {
 
 TEST(Utf8, AcceptsWellFormedSequences) {
@@ -41,4 +41,4 @@ TEST(Utf8, BoundedCopyStopsBeforeACharacterThatDoesNotFit) {
 }
 
 }  // namespace
-}  // namespace xtcp::record
+}  // namespace xtcp

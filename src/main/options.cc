@@ -1,0 +1,102 @@
+#include "main/options.h"
+
+#include <netinet/in.h>
+
+#include "decode/deserializers.h"
+#include "xtcp/marshaller.h"
+#include "xtcp/sink.h"
+
+namespace xtcp::main {
+
+config::Vocabulary BuiltinVocabulary() {
+  config::Vocabulary v;
+  const decode::DeserializerSet defaults = decode::DeserializerSet::Default();
+  for (size_t i = 0; i < decode::kDeserializers.size(); ++i) {
+    v.deserializers.emplace_back(decode::kDeserializers[i].key);
+    if (defaults.Has(i)) v.default_deserializers.emplace_back(decode::kDeserializers[i].key);
+  }
+  v.marshallers = MarshallerNames();
+  v.dest_schemes = SinkSchemes();
+  return v;
+}
+
+pipeline::EngineOptions EngineOptionsFrom(const config::Config& cfg) {
+  pipeline::EngineOptions o;
+  o.poller.poll_frequency = cfg.poll_frequency;
+  o.poller.poll_jitter_pct = cfg.poll_jitter_pct;
+  o.poller.poll_timeout = cfg.poll_timeout;
+  o.poller.max_loops = cfg.max_loops;
+  o.poller.reconcile_before_poll = cfg.reconcile_before_poll;
+  o.poller.reconcile_frequency = cfg.reconcile_frequency;
+  o.namespaces.max_threads = cfg.max_threads;
+  o.nlmsg_seq = cfg.nlmsg_seq;
+
+  pipeline::CollectorOptions& c = o.collector;
+  // With -ioUring one ring per namespace reads: its multishot receive drains a whole dump in one
+  // wait, and further rings armed on the same socket would only be woken for nothing (every ring
+  // polls the socket), costing CPU and buffer memory. -netlinkers sets the syscall readers.
+  c.readers = cfg.io_uring ? 1 : cfg.netlinkers;
+  c.buffer_size = cfg.RecvBufferSize();
+  c.recv_timeout = absl::Milliseconds(static_cast<int64_t>(cfg.nl_timeout_ms));
+  c.modulus = cfg.modulus == 0 ? 1 : cfg.modulus;
+  c.families.clear();
+  for (int f : cfg.families) c.families.push_back(f == 6 ? AF_INET6 : AF_INET);
+  // The parser validated the spec against decode's keys (BuiltinVocabulary).
+  const decode::DeserializerSet deserializers = decode::ParseDeserializers(cfg.deserializers_spec)
+                                                    .value_or(decode::DeserializerSet::Default());
+  c.idiag_ext = deserializers.IdiagExt();
+  c.decode.deserializers = deserializers;
+  c.io_uring = cfg.io_uring;
+  c.uring_recv_batch = cfg.io_uring_recv_batch;
+  c.uring_cqe_batch = cfg.io_uring_cqe_batch;
+  c.write_files = cfg.write_files;
+  c.capture_path = cfg.capture_path;
+  return o;
+}
+
+observe::HttpServerOptions HttpServerOptionsFrom(const config::Config& cfg,
+                                                 const std::string& cmdline) {
+  observe::HttpServerOptions o;
+  o.listen = cfg.prom_listen;
+  o.ipv4_ttl = cfg.ipv4_ttl;
+  o.ipv6_hop_limit = cfg.ipv6_hop_limit;
+  o.prom_path = cfg.prom_path;
+  o.daemon_version = cfg.daemon_version;
+  o.cmdline = cmdline;
+  o.pprof_listen = cfg.pprof_listen;
+  return o;
+}
+
+pipeline::StampOptions StampOptionsFrom(const config::Config& cfg) {
+  pipeline::StampOptions o;
+  o.daemon_version = cfg.daemon_version;
+  o.hostname = cfg.hostname;
+  o.location = cfg.location;
+  o.label = cfg.label;
+  o.tag = cfg.tag;
+  return o;
+}
+
+pipeline::ReplayOptions ReplayOptionsFrom(const config::Config& cfg) {
+  pipeline::ReplayOptions o;
+  // The parser validated the spec against decode's keys (BuiltinVocabulary).
+  o.deserializers = decode::ParseDeserializers(cfg.deserializers_spec)
+                        .value_or(decode::DeserializerSet::Default());
+  o.modulus = cfg.modulus;
+  return o;
+}
+
+observe::StartupSummaryOptions SummaryOptionsFrom(const config::Config& cfg) {
+  observe::StartupSummaryOptions o;
+  o.version = cfg.daemon_version;
+  o.dest = config::MaskUrlUserinfo(cfg.dest);
+  o.marshal = cfg.marshal;
+  o.families = cfg.families;
+  o.frequency = config::FormatGoDuration(cfg.poll_frequency);
+  o.timeout = config::FormatGoDuration(cfg.poll_timeout);
+  o.deserializers = cfg.deserializers_spec;
+  o.prom_listen = cfg.prom_listen;
+  return o;
+}
+
+}  // namespace xtcp::main

@@ -1,0 +1,2 @@
+// Fixture: main may.
+#include "config/config.h"

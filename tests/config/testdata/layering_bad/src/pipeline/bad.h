@@ -1,0 +1,3 @@
+#pragma once
+// Fixture: pipeline may not include config.
+#include "config/config.h"

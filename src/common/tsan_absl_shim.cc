@@ -129,8 +129,8 @@ bool Mutex::LockWhenWithTimeout(const Condition& cond, Duration timeout) {
   return r;
 }
 bool Mutex::LockWhenWithDeadline(const Condition& cond, Time deadline) {
-  static const auto real = Real<MutexCondBoolTimeFn>(
-      Mangle("5Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE"));
+  static const auto real =
+      Real<MutexCondBoolTimeFn>(Mangle("5Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE"));
   const bool r = real(this, cond, deadline);
   __tsan_acquire(this);
   return r;
@@ -142,16 +142,16 @@ void Mutex::Await(const Condition& cond) {
   __tsan_acquire(this);
 }
 bool Mutex::AwaitWithTimeout(const Condition& cond, Duration timeout) {
-  static const auto real = Real<MutexCondBoolDurFn>(
-      Mangle("5Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE"));
+  static const auto real =
+      Real<MutexCondBoolDurFn>(Mangle("5Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE"));
   __tsan_release(this);
   const bool r = real(this, cond, timeout);
   __tsan_acquire(this);
   return r;
 }
 bool Mutex::AwaitWithDeadline(const Condition& cond, Time deadline) {
-  static const auto real = Real<MutexCondBoolTimeFn>(
-      Mangle("5Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE"));
+  static const auto real =
+      Real<MutexCondBoolTimeFn>(Mangle("5Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE"));
   __tsan_release(this);
   const bool r = real(this, cond, deadline);
   __tsan_acquire(this);

@@ -18,8 +18,8 @@ enum class FdKind {
 // Writes all of `parts`, in order, as one byte stream: continues after partial writes and EINTR,
 // skips empty parts. Errors: DeadlineExceeded when the fd would block (EAGAIN: a non-blocking fd,
 // or SO_SNDTIMEO ran out), Aborted when a kFile fd is a pipe whose reader went away (EPIPE: the
-// caller should stop writing, not retry), Unavailable "write: <strerror>" otherwise. After an error an unknown
-// prefix of the bytes has been written.
+// caller should stop writing, not retry), Unavailable "write: <strerror>" otherwise. After an error
+// an unknown prefix of the bytes has been written.
 absl::Status WriteAllParts(int fd, std::span<const std::string_view> parts,
                            FdKind kind = FdKind::kFile);
 

@@ -83,9 +83,9 @@ class OneShotProfile {
   enum class Kind { kCpu, kHeap };
   OneShotProfile(Kind kind, std::string path) : kind_(kind), path_(std::move(path)) {}
   [[maybe_unused]] Kind kind_;  // read only in builds with gperftools
-  std::string path_;         // *.pprof
-  std::string legacy_path_;  // *.prof
-  std::string private_dir_;  // where gperftools writes until Stop()
+  std::string path_;            // *.pprof
+  std::string legacy_path_;     // *.prof
+  std::string private_dir_;     // where gperftools writes until Stop()
   absl::Time start_;
   bool stopped_ = false;
 };

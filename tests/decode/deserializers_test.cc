@@ -3,8 +3,8 @@
 #include <cstring>
 #include <vector>
 
-#include "gtest/gtest.h"
 #include "common/utf8.h"
+#include "gtest/gtest.h"
 
 namespace xtcp::decode {
 namespace {

@@ -1,5 +1,5 @@
 #pragma once
-// Engine: the collection engine, a thin owner of its parts (docs/architecture-engine.md):
+// Engine: the collection engine, a thin owner of its parts (docs/architecture.md):
 //
 //   NamespaceSet (namespace_set.h)  which namespaces, each a NamespaceCollector (collector.h) with
 //                                   its DumpSocket and reader threads

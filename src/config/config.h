@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/mask.h"
 #include "xtcp_config/v1/xtcp_config.pb.h"
 
 namespace xtcp::config {
@@ -175,9 +176,8 @@ std::vector<std::string> MaskedArguments(int argc, const char* const* argv);
 // `env` with the value of every secret-bearing variable masked (S3_ACCESS_KEY, DEST userinfo...;
 // *_FILE variables keep their path, whose contents are the secret and never appear).
 Environment MaskedEnvironment(const Environment& env);
-// A URL's userinfo masked: "http://u:p@h/" -> "http://u:***@h/", "http://token@h/" ->
-// "http://***@h/"; anything without userinfo unchanged.
-std::string MaskUrlUserinfo(const std::string& value);
+// A URL's userinfo masked: common/mask.h (the sinks' messages use it too).
+using ::xtcp::MaskUrlUserinfo;
 
 // Version line: "xtcp commit:<commit>\tdate(UTC):<date>\tversion:<version>".
 std::string VersionString();

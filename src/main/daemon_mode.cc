@@ -69,6 +69,12 @@ int RunDaemon(const config::Config& cfg, const std::string& cmdline) {
   pipeline::OutputStage& output = **stage;
   auto stamps = pipeline::Stamps::Create(StampOptionsFrom(cfg));
   if (!stamps.ok()) return ReportStartupError(stamps.status());
+  if (stamps->hostname_repaired) {
+    XTCP_LOG(kWarn,
+             "the kernel's hostname is not valid UTF-8; records carry \"%s\" (-hostname "
+             "sets another)",
+             stamps->hostname);
+  }
 
   pipeline::EnvelopeBatcher batcher(cfg.EffectiveFlushRows(), cfg.EffectiveFlushBytes(), &output);
   output.Start();

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/utf8.h"
 
 namespace xtcp::pipeline {
 
@@ -22,6 +23,9 @@ absl::StatusOr<Stamps> Stamps::Create(const StampOptions& o) {
       return absl::InternalError(absl::StrCat("gethostname: ", std::strerror(errno)));
     }
     s.hostname = buf;
+    // The kernel's hostname is any bytes; a record string must be UTF-8 (flags are checked by
+    // the parser, this one is repaired rather than refused).
+    s.hostname_repaired = MakeValidUtf8(&s.hostname) != 0;
   }
   return s;
 }

@@ -24,6 +24,8 @@ struct Stamps {
   std::string location;
   std::string label;
   std::string tag;
+  // gethostname() returned bytes that are not UTF-8; `hostname` holds them repaired (U+FFFD).
+  bool hostname_repaired = false;
 
   // From the options; hostname falls back to gethostname() (never the HOSTNAME variable).
   static absl::StatusOr<Stamps> Create(const StampOptions& o);

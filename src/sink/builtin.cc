@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/mask.h"
 #include "common/strings.h"
 #include "sink/sinks.h"
 
@@ -55,7 +56,7 @@ absl::StatusOr<std::unique_ptr<Sink>> CreateSink(const SinkOptions& opts) {
     return sink;
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("invalid value \"", std::string(dest),
+      absl::StrCat("invalid value \"", MaskUrlUserinfo(std::string(dest)),
                    "\" for flag -dest: unknown destination; valid schemes are: ", names));
 }
 

@@ -28,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/log.h"
+#include "common/mask.h"
 #include "common/metrics.h"
 #include "common/strings.h"
 #include "sink/lazy_libs.h"
@@ -63,6 +64,7 @@ class HttpSink final : public Sink {
  public:
   HttpSink(std::string url, std::string_view scheme, const SinkOptions& opts)
       : url_(std::move(url)),
+        shown_url_(MaskUrlUserinfo(url_)),
         scheme_(scheme),
         timeout_(opts.produce_timeout > absl::ZeroDuration() ? opts.produce_timeout
                                                              : kDefaultTimeout) {
@@ -133,7 +135,7 @@ class HttpSink final : public Sink {
       Inc(do_errors_);
       if (rc == CURLE_OPERATION_TIMEDOUT) Inc(timeouts_);
       absl::Status s = absl::UnavailableError(
-          absl::StrCat("destHTTP POST ", url_, ": ", g_curl->curl_easy_strerror(rc),
+          absl::StrCat("destHTTP POST ", shown_url_, ": ", g_curl->curl_easy_strerror(rc),
                        error_[0] != '\0' ? absl::StrCat(" (", error_, ")") : ""));
       Warn(s.message());
       return s;
@@ -143,7 +145,7 @@ class HttpSink final : public Sink {
     if (status < 200 || status >= 300) {
       Inc(status_errors_);
       absl::Status s =
-          absl::UnavailableError(absl::StrCat("destHTTP POST ", url_, ": status ", status));
+          absl::UnavailableError(absl::StrCat("destHTTP POST ", shown_url_, ": status ", status));
       Warn(s.message());
       return s;
     }
@@ -181,6 +183,7 @@ class HttpSink final : public Sink {
   }
 
   const std::string url_;
+  const std::string shown_url_;  // url_ with the password masked, for messages
   const std::string scheme_;
   const absl::Duration timeout_;
   curl_slist* headers_ = nullptr;
@@ -219,10 +222,10 @@ absl::Status ValidateUrl(const std::string& url, std::string_view scheme) {
   g_curl->curl_free(host);
   g_curl->curl_url_cleanup(u);
   if (rc != CURLUE_OK || !has_host) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid value \"", url, "\" for flag -dest: not a valid ", AsAbsl(scheme),
-                     " URL (want ", AsAbsl(scheme), "://host[:port]/path)",
-                     rc != CURLUE_OK ? absl::StrCat(": ", g_curl->curl_url_strerror(rc)) : ""));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid value \"", MaskUrlUserinfo(std::string(url)), "\" for flag -dest: not a valid ",
+        AsAbsl(scheme), " URL (want ", AsAbsl(scheme), "://host[:port]/path)",
+        rc != CURLUE_OK ? absl::StrCat(": ", g_curl->curl_url_strerror(rc)) : ""));
   }
   return absl::OkStatus();
 }

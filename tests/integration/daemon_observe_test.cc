@@ -161,5 +161,24 @@ TEST(DaemonObserve, CpuProfileOfTheDaemonReadsBack) {
   EXPECT_NE(top.out.find("Type: cpu"), std::string::npos) << top.out;
 }
 
+TEST(DaemonObserve, ServedCommandLineAndLogsCarryNoSecret) {
+  // What an attacker on the network would fetch: the command line of a daemon started with a
+  // password in its -dest URL and an S3 secret key. Both are masked, the rest is served.
+  Daemon d({"-dest", "http://admin:S3cretPW@127.0.0.1:1/ingest", "-s3SecretKey", "TOPSECRETKEY",
+            "-frequency", "2s", "-timeout", "1s", "-pollJitterPct", "0"});
+  ASSERT_NE(d.port, 0) << ReadFile(d.err_path);
+  const observe::HttpResponse r = d.Get("/debug/pprof/cmdline");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.body.find("S3cretPW"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("TOPSECRETKEY"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("http://admin:***@127.0.0.1:1/ingest"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("-s3SecretKey"), std::string::npos) << r.body;
+  d.child.Signal(SIGTERM);
+  d.child.Wait(absl::Seconds(15));
+  const std::string log = ReadFile(d.err_path);
+  EXPECT_EQ(log.find("S3cretPW"), std::string::npos) << log;
+  EXPECT_EQ(log.find("TOPSECRETKEY"), std::string::npos) << log;
+}
+
 }  // namespace
 }  // namespace xtcp::testing

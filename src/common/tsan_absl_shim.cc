@@ -82,6 +82,20 @@ const char* Mangle(const char* rest, bool is_const = false) {
                 rest);
   return out;
 }
+// absl evaluates a Condition while it holds the mutex internally (in the waiting thread, or in the
+// thread that unlocks), which TSan cannot see: wrap it so each evaluation acquires the mutex's
+// happens-before edge and hands it on.
+struct TsanCondition {
+  const Condition* cond;
+  Mutex* mu;
+  static bool Eval(void* self) {
+    auto* c = static_cast<TsanCondition*>(self);
+    __tsan_acquire(c->mu);
+    const bool r = c->cond->Eval();
+    __tsan_release(c->mu);
+    return r;
+  }
+};
 }  // namespace
 
 void Mutex::Lock() {
@@ -117,43 +131,49 @@ bool Mutex::ReaderTryLock() {
   return got;
 }
 void Mutex::LockWhen(const Condition& cond) {
+  TsanCondition wrap{&cond, this};
   static const auto real = Real<MutexCondFn>(Mangle("5Mutex8LockWhenERKNS0_9ConditionE"));
-  real(this, cond);
+  real(this, Condition(&TsanCondition::Eval, &wrap));
   __tsan_acquire(this);
 }
 bool Mutex::LockWhenWithTimeout(const Condition& cond, Duration timeout) {
+  TsanCondition wrap{&cond, this};
   static const auto real = Real<MutexCondBoolDurFn>(
       Mangle("5Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE"));
-  const bool r = real(this, cond, timeout);
+  const bool r = real(this, Condition(&TsanCondition::Eval, &wrap), timeout);
   __tsan_acquire(this);  // held on return either way
   return r;
 }
 bool Mutex::LockWhenWithDeadline(const Condition& cond, Time deadline) {
+  TsanCondition wrap{&cond, this};
   static const auto real =
       Real<MutexCondBoolTimeFn>(Mangle("5Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE"));
-  const bool r = real(this, cond, deadline);
+  const bool r = real(this, Condition(&TsanCondition::Eval, &wrap), deadline);
   __tsan_acquire(this);
   return r;
 }
 void Mutex::Await(const Condition& cond) {
+  TsanCondition wrap{&cond, this};
   static const auto real = Real<MutexCondFn>(Mangle("5Mutex5AwaitERKNS0_9ConditionE"));
   __tsan_release(this);
-  real(this, cond);
+  real(this, Condition(&TsanCondition::Eval, &wrap));
   __tsan_acquire(this);
 }
 bool Mutex::AwaitWithTimeout(const Condition& cond, Duration timeout) {
+  TsanCondition wrap{&cond, this};
   static const auto real =
       Real<MutexCondBoolDurFn>(Mangle("5Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE"));
   __tsan_release(this);
-  const bool r = real(this, cond, timeout);
+  const bool r = real(this, Condition(&TsanCondition::Eval, &wrap), timeout);
   __tsan_acquire(this);
   return r;
 }
 bool Mutex::AwaitWithDeadline(const Condition& cond, Time deadline) {
+  TsanCondition wrap{&cond, this};
   static const auto real =
       Real<MutexCondBoolTimeFn>(Mangle("5Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE"));
   __tsan_release(this);
-  const bool r = real(this, cond, deadline);
+  const bool r = real(this, Condition(&TsanCondition::Eval, &wrap), deadline);
   __tsan_acquire(this);
   return r;
 }

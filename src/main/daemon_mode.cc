@@ -37,7 +37,8 @@ namespace xtcp::main {
 int RunDaemon(const config::Config& cfg, const std::string& cmdline) {
   // Heap sampling must be on before anything else runs: it may re-execute the binary once.
   observe::EnsureHeapSampling();
-  if (absl::Status caps = observe::CheckCapabilities(); !caps.ok()) return ReportStartupError(caps);
+  if (absl::Status caps = observe::CheckCapabilities(cfg.io_uring); !caps.ok())
+    return ReportStartupError(caps);
   auto profile = observe::OneShotProfile::Start(cfg.profile_mode);
   if (!profile.ok()) return ReportStartupError(profile.status());
 

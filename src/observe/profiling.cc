@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -163,7 +164,22 @@ bool HeapSamplingEnabled() {
   return ProfilingAvailable() && v != nullptr && absl::SimpleAtoi(v, &rate) && rate > 0;
 }
 
+namespace {
+
+// execv("/proc/self/exe") names the new image "exe" (/proc/<pid>/comm, what ps, top and pkill
+// show); give it back the name of argv[0]. Exec'ing the readlink()ed path instead would start a
+// different binary if a package upgrade replaced the file meanwhile.
+void RestoreNameAfterReExec() {
+  char comm[32] = {};
+  if (prctl(PR_GET_NAME, comm, 0, 0, 0) != 0 || std::strcmp(comm, "exe") != 0) return;
+  const char* name = program_invocation_short_name;  // glibc: basename of argv[0]
+  if (name != nullptr && name[0] != '\0') prctl(PR_SET_NAME, name, 0, 0, 0);  // kernel cuts at 15
+}
+
+}  // namespace
+
 void EnsureHeapSampling() {
+  if (getenv(kHeapSampleEnv) != nullptr) RestoreNameAfterReExec();
   if (!ProfilingAvailable() || getenv(kHeapSampleEnv) != nullptr) return;
   auto cmdline = ReadWholeFile("/proc/self/cmdline");
   if (!cmdline.ok() || cmdline->empty()) {

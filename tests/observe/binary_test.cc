@@ -211,6 +211,27 @@ TEST(Xtcp2BinaryTest, MissingOptionalCapabilityWarnsAndGoesOn) {
   EXPECT_THAT(r.err, Not(HasSubstr("cannot start")));
 }
 
+// ---- the process name ----
+
+// The heap-sampling re-exec goes through /proc/self/exe; ps/top/pkill must still see "xtcp2".
+TEST(Xtcp2BinaryTest, KeepsItsNameAfterTheHeapSamplingReExec) {
+  if (!ProfilingAvailable()) GTEST_SKIP() << "built without gperftools: no re-exec";
+  if (geteuid() != 0) GTEST_SKIP() << "the daemon needs CAP_NET_ADMIN and CAP_SYS_ADMIN";
+  Child d({Xtcp2(), "-dest", "null", "-promListen", "127.0.0.1:0"}, {{kHeapSampleEnv, kUnset}});
+  ASSERT_TRUE(d.started());
+  const std::string proc = absl::StrCat("/proc/", d.pid());
+  bool reexeced = false;
+  std::string comm;
+  for (int i = 0; i < 200 && comm != "xtcp2\n"; ++i) {  // up to 10 s
+    absl::SleepFor(absl::Milliseconds(50));
+    reexeced = reexeced || absl::StrContains(ReadFile(proc + "/environ"), kHeapSampleEnv);
+    if (reexeced) comm = ReadFile(proc + "/comm");
+  }
+  EXPECT_TRUE(reexeced) << d.DrainStderr();
+  EXPECT_EQ(comm, "xtcp2\n");
+  EXPECT_EQ(d.Stop(SIGTERM, absl::Seconds(20)), 0) << d.DrainStderr();
+}
+
 // ---- -healthcheck ----
 
 TEST(Xtcp2BinaryTest, HealthcheckFollowsReadyz) {

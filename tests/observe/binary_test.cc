@@ -343,6 +343,22 @@ TEST(HarnessBinaryTest, CurlFortyFiveSecondProfileThenGoToolPprof) {
   EXPECT_THAT(top.out, HasSubstr("HarnessBusyLoop"));
 }
 
+// gperftools prints "PROFILE: interrupts/evictions/bytes = ..." to stderr when the profiler stops:
+// not a line of ours, so it must not reach the log stream; the daemon's own lines still do.
+TEST(HarnessBinaryTest, CpuProfileLeavesNoGperftoolsLineInTheLog) {
+  SKIP_WITHOUT_GPERFTOOLS();
+  auto h = StartHarness({});
+  ASSERT_NE(h.port, 0);
+  for (int i = 0; i < 2; ++i) {
+    const HttpResponse r = xtcp::testing::Get(h.port, "/debug/pprof/profile?seconds=1");
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  EXPECT_EQ(h.child->Stop(SIGTERM, absl::Seconds(20)), 0);
+  const std::string err = h.child->DrainStderr();
+  EXPECT_THAT(err, Not(HasSubstr("PROFILE:")));
+  EXPECT_THAT(err, HasSubstr("INFO"));
+}
+
 TEST(HarnessBinaryTest, ProfileModeCpuWritesCpuPprofAtExit) {
   SKIP_WITHOUT_GPERFTOOLS();
   const std::string dir = TempDir();

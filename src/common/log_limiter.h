@@ -21,6 +21,11 @@ class LogLimiter {
   void Log(LogLevel level, absl::string_view who, absl::string_view what);
   void Warn(absl::string_view who, absl::string_view what) { Log(LogLevel::kWarn, who, what); }
 
+  // The decision alone, for callers that must log outside their own lock or word the line
+  // themselves: true if a line may go out now, with *held = the lines held back since the
+  // previous one (then reset); false counts this one as held back.
+  bool Admit(uint64_t* held);
+
  private:
   const absl::Duration period_;
   absl::Time next_ = absl::InfinitePast();

@@ -93,6 +93,10 @@ struct Config {
 
   // ---- operations ----
   std::string prom_listen = ":9088";
+  // Not a flag: true when -promListen came from the command line, PROM_LISTEN or
+  // XTCP_CONFIG_JSON rather than the default. A -maxLoops run on the default address carries on
+  // without HTTP when it cannot bind (a service already holds :9088); an asked-for one must bind.
+  bool prom_listen_explicit = false;
   std::string prom_path = "/metrics";
   uint32_t ipv4_ttl = 0;
   uint32_t ipv6_hop_limit = 0;

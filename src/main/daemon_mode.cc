@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -37,7 +38,8 @@ namespace xtcp::main {
 int RunDaemon(const config::Config& cfg, const std::string& cmdline) {
   // Heap sampling must be on before anything else runs: it may re-execute the binary once.
   observe::EnsureHeapSampling();
-  if (absl::Status caps = observe::CheckCapabilities(); !caps.ok()) return ReportStartupError(caps);
+  if (absl::Status caps = observe::CheckCapabilities(cfg.io_uring); !caps.ok())
+    return ReportStartupError(caps);
   auto profile = observe::OneShotProfile::Start(cfg.profile_mode);
   if (!profile.ok()) return ReportStartupError(profile.status());
 
@@ -62,8 +64,20 @@ int RunDaemon(const config::Config& cfg, const std::string& cmdline) {
        .bind_low_port = observe::ListenNeedsBindService(cfg.prom_listen) ||
                         observe::ListenNeedsBindService(cfg.pprof_listen)});
   if (!privs.ok()) return ReportStartupError(privs.status());
-  auto http = observe::HttpServer::Start(HttpServerOptionsFrom(cfg, cmdline), &metrics, &readiness);
-  if (!http.ok()) return ReportStartupError(http.status());
+  auto started =
+      observe::HttpServer::Start(HttpServerOptionsFrom(cfg, cmdline), &metrics, &readiness);
+  std::unique_ptr<observe::HttpServer> http;
+  if (started.ok()) {
+    http = std::move(*started);
+  } else if (cfg.max_loops > 0 && !cfg.prom_listen_explicit &&
+             (cfg.pprof_listen.empty() || cfg.pprof_listen == "off")) {
+    // A one-shot run next to a running service (which holds :9088) should not need the port: the
+    // default address may fail, an asked-for -promListen or -pprofListen may not.
+    XTCP_LOG(kWarn, "-maxLoops %d: running without metrics and pprof: %s", cfg.max_loops,
+             std::string(started.status().message()));
+  } else {
+    return ReportStartupError(started.status());
+  }
   auto stage = MakeOutputStage(cfg, &metrics);  // a closed sink is seen by the signal thread
   if (!stage.ok()) return ReportStartupError(stage.status());
   pipeline::OutputStage& output = **stage;
@@ -137,7 +151,7 @@ int RunDaemon(const config::Config& cfg, const std::string& cmdline) {
   finished.store(true);
   pthread_kill(signal_thread.native_handle(), SIGUSR2);
   signal_thread.join();
-  (*http)->Stop();
+  if (http != nullptr) http->Stop();
   if (*profile != nullptr) {
     if (auto written = (*profile)->Stop(); written.ok()) {
       XTCP_LOG(kInfo, "-profile.mode: wrote %s", *written);

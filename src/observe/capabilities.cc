@@ -20,35 +20,34 @@ struct NeededCapability {
   int bit;
   const char* name;  // as systemd and capabilities(7) spell it
   bool fatal;
+  bool io_uring_only;  // needed (warned about, and named in the remedies) only with -ioUring
   const char* why;
 };
 
-// Display order: fatal first.
+// Display order: fatal first. CAP_NET_RAW is not here: nothing in this build opens a raw or packet
+// socket, and the privilege drop (privileges.cc) removes it anyway.
 constexpr NeededCapability kNeeded[] = {
-    {CAP_NET_ADMIN, "CAP_NET_ADMIN", true,
+    {CAP_NET_ADMIN, "CAP_NET_ADMIN", true, false,
      "sock_diag dumps of every socket with marks and full attributes through netlink"},
-    {CAP_SYS_ADMIN, "CAP_SYS_ADMIN", true,
+    {CAP_SYS_ADMIN, "CAP_SYS_ADMIN", true, false,
      "setns(2) into each network namespace to open its netlink socket, and back"},
-    {CAP_SYS_PTRACE, "CAP_SYS_PTRACE", false,
+    {CAP_SYS_PTRACE, "CAP_SYS_PTRACE", false, false,
      "opening /proc/<pid>/ns/net of other users' and non-dumpable processes; without it only "
      "namespaces visible in /run/netns and /run/docker/netns (and our own) are monitored"},
-    {CAP_NET_RAW, "CAP_NET_RAW", false,
-     "raw-socket sinks; kept for parity with upstream deployments (this build's sinks work "
-     "without it)"},
-    {CAP_SYS_RESOURCE, "CAP_SYS_RESOURCE", false,
-     "raising RLIMIT_MEMLOCK for -ioUring rings and socket buffer limits; without it large "
-     "rings may fail to allocate"},
+    {CAP_SYS_RESOURCE, "CAP_SYS_RESOURCE", false, true,
+     "raising RLIMIT_MEMLOCK for the -ioUring rings; without it large rings may fail to "
+     "allocate"},
 };
 
 bool Has(CapabilityMask mask, int bit) { return (mask >> bit) & 1u; }
 
 }  // namespace
 
-CapabilityVerdict EvaluateCapabilities(CapabilityMask effective) {
+CapabilityVerdict EvaluateCapabilities(CapabilityMask effective, bool io_uring) {
   CapabilityVerdict v;
   std::vector<const NeededCapability*> fatal;
   for (const NeededCapability& c : kNeeded) {
-    if (Has(effective, c.bit)) continue;
+    if (Has(effective, c.bit) || (c.io_uring_only && !io_uring)) continue;
     if (c.fatal) {
       fatal.push_back(&c);
     } else {
@@ -61,6 +60,7 @@ CapabilityVerdict EvaluateCapabilities(CapabilityMask effective) {
   for (const NeededCapability* c : fatal) names.push_back(c->name);
   std::string all, docker, setcap;
   for (const NeededCapability& c : kNeeded) {
+    if (c.io_uring_only && !io_uring) continue;
     absl::StrAppend(&all, all.empty() ? "" : " ", c.name);
     const absl::string_view short_name = absl::string_view(c.name).substr(4);  // drop "CAP_"
     absl::StrAppend(&docker, " --cap-add ", short_name);
@@ -95,13 +95,13 @@ absl::StatusOr<CapabilityMask> ReadEffectiveCapabilities() {
          (static_cast<CapabilityMask>(data[1].effective) << 32);
 }
 
-absl::Status CheckCapabilities() {
+absl::Status CheckCapabilities(bool io_uring) {
   auto mask = ReadEffectiveCapabilities();
   if (!mask.ok()) {
     return absl::InternalError(
         absl::StrCat("cannot start: capability check failed: ", mask.status().message()));
   }
-  CapabilityVerdict v = EvaluateCapabilities(*mask);
+  CapabilityVerdict v = EvaluateCapabilities(*mask, io_uring);
   for (const std::string& w : v.warnings) XTCP_LOG(kWarn, "%s", w);
   return v.status;
 }

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -49,6 +51,57 @@ bool g_cpu_busy ABSL_GUARDED_BY(g_cpu_mu) = false;
   absl::MutexLock lock(&g_cpu_mu);
   g_cpu_busy = false;
 }
+
+#if defined(XTCP_HAVE_GPERFTOOLS)
+// ProfilerFlush + ProfilerStop without gperftools' "PROFILE: interrupts/evictions/bytes = ..."
+// line, which 2.10 fprintf()s to stderr unconditionally (profiledata.cc, no environment variable
+// turns it off) and which would land in the log stream as a line that is not ours.
+// fd 2 points at a pipe while the profiler stops; afterwards everything else that arrived there
+// (other threads keep logging meanwhile) is written back to the real stderr, in order, so no log
+// line is lost: only delayed by the duration of the stop. A writer that fills the pipe blocks
+// until the drain below, which cannot deadlock: the stop takes no lock a logger holds. When the
+// pipe cannot be set up the line is simply let through.
+void StopCpuProfilerQuietly() {
+  int pipe_fds[2];
+  const int saved = dup(STDERR_FILENO);
+  if (saved < 0 || pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    if (saved >= 0) close(saved);
+    ProfilerFlush();
+    ProfilerStop();
+    return;
+  }
+  fflush(stderr);
+  dup2(pipe_fds[1], STDERR_FILENO);
+  close(pipe_fds[1]);
+  ProfilerFlush();
+  ProfilerStop();
+  fflush(stderr);
+  dup2(saved, STDERR_FILENO);  // the pipe's last write end goes once in-flight writes finish
+  close(saved);
+  std::string held;
+  char buf[4096];
+  for (ssize_t n; (n = read(pipe_fds[0], buf, sizeof(buf))) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    held.append(buf, static_cast<size_t>(n));
+  }
+  close(pipe_fds[0]);
+  std::string keep;
+  for (size_t pos = 0; pos < held.size();) {
+    size_t end = held.find('\n', pos);
+    end = end == std::string::npos ? held.size() : end + 1;
+    const absl::string_view line(held.data() + pos, end - pos);
+    if (!absl::StartsWith(line, "PROFILE: ")) keep.append(line.data(), line.size());
+    pos = end;
+  }
+  for (size_t off = 0; off < keep.size();) {
+    const ssize_t n = write(STDERR_FILENO, keep.data() + off, keep.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+}
+#endif
 
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -163,7 +216,22 @@ bool HeapSamplingEnabled() {
   return ProfilingAvailable() && v != nullptr && absl::SimpleAtoi(v, &rate) && rate > 0;
 }
 
+namespace {
+
+// execv("/proc/self/exe") names the new image "exe" (/proc/<pid>/comm, what ps, top and pkill
+// show); give it back the name of argv[0]. Exec'ing the readlink()ed path instead would start a
+// different binary if a package upgrade replaced the file meanwhile.
+void RestoreNameAfterReExec() {
+  char comm[32] = {};
+  if (prctl(PR_GET_NAME, comm, 0, 0, 0) != 0 || std::strcmp(comm, "exe") != 0) return;
+  const char* name = program_invocation_short_name;  // glibc: basename of argv[0]
+  if (name != nullptr && name[0] != '\0') prctl(PR_SET_NAME, name, 0, 0, 0);  // kernel cuts at 15
+}
+
+}  // namespace
+
 void EnsureHeapSampling() {
+  if (getenv(kHeapSampleEnv) != nullptr) RestoreNameAfterReExec();
   if (!ProfilingAvailable() || getenv(kHeapSampleEnv) != nullptr) return;
   auto cmdline = ReadWholeFile("/proc/self/cmdline");
   if (!cmdline.ok() || cmdline->empty()) {
@@ -206,8 +274,7 @@ absl::StatusOr<std::string> CaptureCpuProfile(absl::Duration duration,
   } else {
     absl::SleepFor(duration);
   }
-  ProfilerFlush();
-  ProfilerStop();
+  StopCpuProfilerQuietly();
   auto bytes = ReadWholeFile(path);
   RemovePrivateDir(*dir);
   ReleaseCpuProfiler();
@@ -303,8 +370,7 @@ absl::StatusOr<std::string> OneShotProfile::Stop() {
   // for go tool pprof) are left behind; see pprof_proto.h for why both.
   std::string legacy;
   if (kind_ == Kind::kCpu) {
-    ProfilerFlush();
-    ProfilerStop();
+    StopCpuProfilerQuietly();
     ReleaseCpuProfiler();
     auto bytes = ReadWholeFile(JoinPath(private_dir_, "cpu.prof"));
     RemovePrivateDir(private_dir_);

@@ -39,7 +39,8 @@ bool HeapSamplingEnabled();
 // (/proc/self/exe) with the same argv, once; the variable itself stops a second re-exec. Setting
 // TCMALLOC_SAMPLE_PARAMETER=0 opts out. Returns only when no re-exec happened (or execve failed,
 // then heap sampling stays off and a warning is logged). Call first thing in daemon mode, before
-// any thread or socket exists.
+// any thread or socket exists. After the re-exec the process takes back argv[0]'s name
+// (prctl(PR_SET_NAME); exec through /proc/self/exe would leave it "exe" in /proc/<pid>/comm).
 void EnsureHeapSampling();
 
 // Records a CPU profile of the whole process for `duration` (or until `cancel` is notified, then

@@ -93,14 +93,9 @@ void OutputStage::Submit(std::unique_ptr<Envelope> envelope, FlushReason reason)
   if (!late) {
     behind_ = true;
     rows_dropped_full_.fetch_add(rows);
-    ++full_since_warning_;
-    const absl::Time now = absl::Now();
-    if (now >= next_full_warning_) {
-      warn = true;
-      held = full_since_warning_;
-      full_since_warning_ = 0;
-      next_full_warning_ = now + absl::Seconds(10);
-    }
+    // The line counts this drop too: "dropped N envelopes" = held back + this one.
+    warn = full_limiter_.Admit(&held);
+    ++held;
   }
   lock.unlock();
   if (!late && metrics_) metrics_->Count("Output", "queueFull", "error").Increment();

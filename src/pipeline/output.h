@@ -41,6 +41,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/log_limiter.h"
 #include "pipeline/envelope.h"
 #include "xtcp/marshaller.h"
 #include "xtcp/sink.h"
@@ -135,8 +136,7 @@ class OutputStage final : public EnvelopeConsumer {
   bool writing_ = false;                         // guarded by mu_
   bool writer_done_ = false;                     // guarded by mu_
   uint64_t in_flight_rows_ = 0;                  // guarded by mu_: unsettled rows being written
-  absl::Time next_full_warning_ = absl::InfinitePast();  // guarded by mu_
-  uint64_t full_since_warning_ = 0;                      // guarded by mu_
+  LogLimiter full_limiter_{absl::Seconds(10)};   // guarded by mu_: "queue full" warnings
   bool behind_ = false;  // guarded by mu_: dropped, and no envelope written since
   absl::Time deadline_ = absl::InfiniteFuture();  // guarded by mu_
   std::thread writer_;

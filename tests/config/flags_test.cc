@@ -58,6 +58,13 @@ TEST(Flags, ExplicitFlagsBeatEnvironment) {
   EXPECT_EQ(r.config.marshal, "csv");  // env applies where no flag was given
 }
 
+// A -maxLoops run may go on without HTTP only when -promListen is the default (daemon_mode.cc).
+TEST(Flags, PromListenExplicitWhenGivenByFlagOrEnvironment) {
+  EXPECT_FALSE(Parse({}).config.prom_listen_explicit);
+  EXPECT_TRUE(Parse({"-promListen", ":9088"}).config.prom_listen_explicit);
+  EXPECT_TRUE(Parse({}, {{"PROM_LISTEN", ":9100"}}).config.prom_listen_explicit);
+}
+
 TEST(Flags, EnvironmentNames) {
   const CliResult r = Parse({}, {{"NLTIMEOUTMS", "0"},
                                  {"NLMSQSEQ", "7"},

@@ -1,7 +1,9 @@
 // Binary-level tests: exec build/xtcp2 (flags, -v, -conf, -help, -healthcheck, the capability
 // check) and the observe_harness (the daemon's HTTP stack in its own process) the way an operator
 // would: curl, google-pprof, go tool pprof, setpriv.
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -211,6 +213,85 @@ TEST(Xtcp2BinaryTest, MissingOptionalCapabilityWarnsAndGoesOn) {
   EXPECT_THAT(r.err, Not(HasSubstr("cannot start")));
 }
 
+// ---- the process name ----
+
+// The heap-sampling re-exec goes through /proc/self/exe; ps/top/pkill must still see "xtcp2".
+TEST(Xtcp2BinaryTest, KeepsItsNameAfterTheHeapSamplingReExec) {
+  if (!ProfilingAvailable()) GTEST_SKIP() << "built without gperftools: no re-exec";
+  if (geteuid() != 0) GTEST_SKIP() << "the daemon needs CAP_NET_ADMIN and CAP_SYS_ADMIN";
+  Child d({Xtcp2(), "-dest", "null", "-promListen", "127.0.0.1:0"}, {{kHeapSampleEnv, kUnset}});
+  ASSERT_TRUE(d.started());
+  const std::string proc = absl::StrCat("/proc/", d.pid());
+  bool reexeced = false;
+  std::string comm;
+  for (int i = 0; i < 200 && comm != "xtcp2\n"; ++i) {  // up to 10 s
+    absl::SleepFor(absl::Milliseconds(50));
+    reexeced = reexeced || absl::StrContains(ReadFile(proc + "/environ"), kHeapSampleEnv);
+    if (reexeced) comm = ReadFile(proc + "/comm");
+  }
+  EXPECT_TRUE(reexeced) << d.DrainStderr();
+  EXPECT_EQ(comm, "xtcp2\n");
+  EXPECT_EQ(d.Stop(SIGTERM, absl::Seconds(20)), 0) << d.DrainStderr();
+}
+
+// ---- -maxLoops next to a running service ----
+
+// A listening IPv4 TCP socket on `port` (0 = the kernel's choice); fd -1 when the port is taken.
+struct HeldPort {
+  int fd = -1;
+  uint16_t port = 0;
+  explicit HeldPort(uint16_t want) {
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a = {};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(want);
+    socklen_t len = sizeof(a);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || listen(fd, 1) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      close(fd);
+      fd = -1;
+      return;
+    }
+    port = ntohs(a.sin_port);
+  }
+  ~HeldPort() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+TEST(Xtcp2BinaryTest, MaxLoopsOnTheDefaultPortRunsWithoutHttpWhenItIsTaken) {
+  if (geteuid() != 0) GTEST_SKIP() << "the daemon needs CAP_NET_ADMIN and CAP_SYS_ADMIN";
+  HeldPort held(9088);  // fd -1: someone else (a running xtcp2?) holds it, just as good
+  const RunResult r = RunXtcp2({"-dest", "null", "-maxLoops", "1"}, {{"PROM_LISTEN", kUnset}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("WARN -maxLoops 1: running without metrics and pprof: "));
+}
+
+TEST(Xtcp2BinaryTest, AnAskedForPromListenMustBindEvenWithMaxLoops) {
+  if (geteuid() != 0) GTEST_SKIP() << "the daemon needs CAP_NET_ADMIN and CAP_SYS_ADMIN";
+  HeldPort held(0);
+  ASSERT_GE(held.fd, 0);
+  const std::string addr = absl::StrCat("127.0.0.1:", held.port);
+  const RunResult flag = RunXtcp2({"-dest", "null", "-maxLoops", "1", "-promListen", addr});
+  EXPECT_EQ(flag.exit_code, 1) << flag.err;
+  EXPECT_THAT(flag.err, HasSubstr("Address already in use"));
+  // PROM_LISTEN counts as asked for too (docs/operations.md).
+  const RunResult env = RunXtcp2({"-dest", "null", "-maxLoops", "1"}, {{"PROM_LISTEN", addr}});
+  EXPECT_EQ(env.exit_code, 1) << env.err;
+  EXPECT_THAT(env.err, HasSubstr("Address already in use"));
+}
+
+TEST(Xtcp2BinaryTest, ReplayStartsNoHttpServer) {
+  HeldPort held(0);
+  ASSERT_GE(held.fd, 0);
+  const std::string empty = TempDir() + "/empty.cap";
+  std::ofstream{empty};
+  const RunResult r = RunXtcp2(
+      {"-replay", empty, "-dest", "null", "-promListen", absl::StrCat("127.0.0.1:", held.port)});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, Not(HasSubstr("Address already in use")));
+}
+
 // ---- -healthcheck ----
 
 TEST(Xtcp2BinaryTest, HealthcheckFollowsReadyz) {
@@ -320,6 +401,22 @@ TEST(HarnessBinaryTest, CurlFortyFiveSecondProfileThenGoToolPprof) {
                               {{"HOME", dir}}, absl::Seconds(180));
   EXPECT_EQ(top.exit_code, 0) << top.err;
   EXPECT_THAT(top.out, HasSubstr("HarnessBusyLoop"));
+}
+
+// gperftools prints "PROFILE: interrupts/evictions/bytes = ..." to stderr when the profiler stops:
+// not a line of ours, so it must not reach the log stream; the daemon's own lines still do.
+TEST(HarnessBinaryTest, CpuProfileLeavesNoGperftoolsLineInTheLog) {
+  SKIP_WITHOUT_GPERFTOOLS();
+  auto h = StartHarness({});
+  ASSERT_NE(h.port, 0);
+  for (int i = 0; i < 2; ++i) {
+    const HttpResponse r = xtcp::testing::Get(h.port, "/debug/pprof/profile?seconds=1");
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  EXPECT_EQ(h.child->Stop(SIGTERM, absl::Seconds(20)), 0);
+  const std::string err = h.child->DrainStderr();
+  EXPECT_THAT(err, Not(HasSubstr("PROFILE:")));
+  EXPECT_THAT(err, HasSubstr("INFO"));
 }
 
 TEST(HarnessBinaryTest, ProfileModeCpuWritesCpuPprofAtExit) {

@@ -47,8 +47,7 @@ std::vector<std::string> UnitLines(const std::string& unit) {
   return out;
 }
 
-constexpr char kFiveCaps[] =
-    "CAP_NET_ADMIN CAP_SYS_ADMIN CAP_SYS_PTRACE CAP_NET_RAW CAP_SYS_RESOURCE";
+constexpr char kFourCaps[] = "CAP_NET_ADMIN CAP_SYS_ADMIN CAP_SYS_PTRACE CAP_SYS_RESOURCE";
 
 // systemd-analyze verify on a copy whose ExecStart points at build/xtcp2 (verify insists that the
 // binary exists). Returns stderr; "" means clean.
@@ -75,8 +74,8 @@ TEST(SystemdUnitTest, VerifiesCleanly) {
 TEST(SystemdUnitTest, GrantsTheFiveCapabilitiesAndKeepsSetnsPossible) {
   const std::vector<std::string> lines = UnitLines(ReadFile(SourcePath("packaging/xtcp2.service")));
   const std::set<std::string> have(lines.begin(), lines.end());
-  EXPECT_TRUE(have.count(absl::StrCat("AmbientCapabilities=", kFiveCaps)));
-  EXPECT_TRUE(have.count(absl::StrCat("CapabilityBoundingSet=", kFiveCaps)));
+  EXPECT_TRUE(have.count(absl::StrCat("AmbientCapabilities=", kFourCaps)));
+  EXPECT_TRUE(have.count(absl::StrCat("CapabilityBoundingSet=", kFourCaps)));
   EXPECT_TRUE(have.count("Restart=on-failure"));
   // Exit 2 = configuration error: restarting every 5 s cannot fix it.
   EXPECT_TRUE(have.count("RestartPreventExitStatus=2"));

@@ -18,6 +18,13 @@ OutputStage::OutputStage(std::unique_ptr<Marshaller> marshaller, std::unique_ptr
           &metrics_->Count("Poller", "envelopeFlush", FlushReasonName(static_cast<FlushReason>(r)));
     }
     rows_flushed_ = &metrics_->Count("Poller", "envelopeRows", "count");
+    lost_flushes_ = &metrics_->Count("Poller", "envelopeFlush", "error");
+    lost_rows_ = &metrics_->Count("Poller", "envelopeRowsLost", "error");
+    queue_full_ = &metrics_->Count("Output", "queueFull", "error");
+    marshal_errors_ = &metrics_->Count(marshaller_->metric_op(), "marshal", "error");
+    split_flushes_ = &metrics_->Count("Output", "splitFlush", "count");
+    chunks_ = &metrics_->Count("Output", "chunks", "count");
+    too_large_ = &metrics_->Count("Output", "recordTooLarge", "error");
   }
 }
 
@@ -33,14 +40,14 @@ void OutputStage::Start() {
     rows_sent_.fetch_sub(std::min<uint64_t>(rows, rows_sent_.load()));
     CountLost(rows);
   });
-  std::unique_lock lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (running_) return;
   running_ = true;
   writer_ = std::thread([this] { Run(); });
 }
 
 std::unique_ptr<Envelope> OutputStage::Fresh() {
-  std::unique_lock lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (!free_.empty()) {
     auto env = std::move(free_.back());
     free_.pop_back();
@@ -66,39 +73,42 @@ void OutputStage::Recycle(std::unique_ptr<Envelope> env) {
   env->bytes.ShrinkTo(std::max<size_t>(opts_.envelope_reserve, 64 << 10));
   // Envelopes beyond pool_size (made while the queue was full) are freed, not kept.
   if (free_.size() < std::max<size_t>(opts_.pool_size, 2)) free_.push_back(std::move(env));
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 void OutputStage::Submit(std::unique_ptr<Envelope> envelope, FlushReason reason) {
-  std::unique_lock lock(mu_);
   const uint32_t rows = envelope->rows;
-  const auto room = [&] {
-    return QueuedEnvelopes() < std::max<size_t>(opts_.queue_depth, 1) || stopping_ || !running_;
-  };
-  if (opts_.block_when_full) {
-    cv_.wait(lock, room);
-  } else if (!behind_ && opts_.submit_wait > absl::ZeroDuration()) {
-    cv_.wait_for(lock, absl::ToChronoNanoseconds(opts_.submit_wait), room);
-  }
-  const bool late = stopping_ || !running_ || sink_closed_.load();
-  if (!late && QueuedEnvelopes() < std::max<size_t>(opts_.queue_depth, 1)) {
-    queue_.push_back({std::move(envelope), reason});
-    cv_.notify_all();
-    return;
-  }
-  // Too late for this run, the destination is gone, or the writer is behind: drop, count.
-  Recycle(std::move(envelope));
-  bool warn = false;
+  bool late = false, warn = false;
   uint64_t held = 0;
-  if (!late) {
-    behind_ = true;
-    rows_dropped_full_.fetch_add(rows);
-    // The line counts this drop too: "dropped N envelopes" = held back + this one.
-    warn = full_limiter_.Admit(&held);
-    ++held;
+  {
+    absl::MutexLock lock(&mu_);
+    const auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return QueuedEnvelopes() < std::max<size_t>(opts_.queue_depth, 1) || stopping_ || !running_;
+    };
+    if (opts_.block_when_full) {
+      while (!room()) cv_.Wait(&mu_);
+    } else if (!behind_ && opts_.submit_wait > absl::ZeroDuration()) {
+      const absl::Time until = absl::Now() + opts_.submit_wait;
+      while (!room() && !cv_.WaitWithDeadline(&mu_, until)) {
+      }
+    }
+    late = stopping_ || !running_ || sink_closed_.load();
+    if (!late && QueuedEnvelopes() < std::max<size_t>(opts_.queue_depth, 1)) {
+      queue_.push_back({std::move(envelope), reason});
+      cv_.SignalAll();
+      return;
+    }
+    // Too late for this run, the destination is gone, or the writer is behind: drop, count.
+    Recycle(std::move(envelope));
+    if (!late) {
+      behind_ = true;
+      rows_dropped_full_.fetch_add(rows);
+      // The line counts this drop too: "dropped N envelopes" = held back + this one.
+      warn = full_limiter_.Admit(&held);
+      ++held;
+    }
   }
-  lock.unlock();
-  if (!late && metrics_) metrics_->Count("Output", "queueFull", "error").Increment();
+  if (!late && queue_full_ != nullptr) queue_full_->Increment();
   if (warn) {
     XTCP_LOG(kWarn,
              "sink %s is behind: output queue full, dropped %d envelopes (%d rows in this one) "
@@ -109,31 +119,30 @@ void OutputStage::Submit(std::unique_ptr<Envelope> envelope, FlushReason reason)
 }
 
 void OutputStage::WaitIdle() {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return (queue_.empty() && !writing_) || !running_; });
+  absl::MutexLock lock(&mu_);
+  while (!((queue_.empty() && !writing_) || !running_)) cv_.Wait(&mu_);
 }
 
 void OutputStage::RequestReopen() {
-  std::unique_lock lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (!running_ || stopping_) return;
   queue_.push_back({nullptr, FlushReason::kPollEnd});
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 absl::Status OutputStage::Stop(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   uint64_t lost_rows = 0;
   {
-    std::unique_lock lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (!running_ || stopping_) return absl::OkStatus();
     stopping_ = true;
     deadline_ = deadline;
-    cv_.notify_all();
+    cv_.SignalAll();
     // The writer sends what is queued until the deadline, then returns; unless the sink holds
     // it in a send.
-    const auto until = std::chrono::system_clock::now() +
-                       absl::ToChronoMilliseconds(std::max(absl::ZeroDuration(), timeout));
-    cv_.wait_until(lock, until, [&] { return writer_done_; });
+    while (!writer_done_ && !cv_.WaitWithDeadline(&mu_, deadline)) {
+    }
     for (Item& item : queue_) {
       if (item.envelope != nullptr) lost_rows += item.envelope->rows;
     }
@@ -144,11 +153,11 @@ absl::Status OutputStage::Stop(absl::Duration timeout) {
       in_flight_rows_ = 0;
     }
     running_ = false;
-    cv_.notify_all();
+    cv_.SignalAll();
   }
   if (lost_rows > 0) CountLost(lost_rows);
   if (abandoned_.load()) {
-    if (metrics_) metrics_->Count("Output", "shutdownAbandoned", "error").Increment();
+    if (metrics_) metrics_->Count("Output", "shutdownAbandoned", "error").Increment();  // once
     return absl::DeadlineExceededError(absl::StrCat(
         "sink ", std::string(sink_->scheme()), " still blocked in a send at the deadline; ",
         lost_rows, " rows queued or in flight counted lost"));
@@ -166,18 +175,18 @@ void OutputStage::Run() {
   for (;;) {
     Item item;
     {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      absl::MutexLock lock(&mu_);
+      while (queue_.empty() && !stopping_) cv_.Wait(&mu_);
       if (queue_.empty() || (stopping_ && absl::Now() >= deadline_)) {
         writer_done_ = true;
-        cv_.notify_all();
+        cv_.SignalAll();
         return;
       }
       item = std::move(queue_.front());
       queue_.pop_front();
       writing_ = true;
       in_flight_rows_ = item.envelope != nullptr ? item.envelope->rows : 0;
-      cv_.notify_all();  // room in the queue
+      cv_.SignalAll();  // room in the queue
     }
     if (item.envelope == nullptr) {
       const absl::Status s = sink_->Reopen();
@@ -193,19 +202,19 @@ void OutputStage::Run() {
       Write(item);
     }
     {
-      std::unique_lock lock(mu_);
+      absl::MutexLock lock(&mu_);
       if (item.envelope != nullptr) Recycle(std::move(item.envelope));
       behind_ = false;  // the writer moves: Submit() may wait for room again
       writing_ = false;
       in_flight_rows_ = 0;
-      cv_.notify_all();
+      cv_.SignalAll();
     }
   }
 }
 
 void OutputStage::Settle(uint64_t sent, uint64_t lost) {
   {
-    std::unique_lock lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (abandoned_.load()) return;  // Stop() counted the whole envelope lost already
     in_flight_rows_ -= std::min(in_flight_rows_, sent + lost);
   }
@@ -246,7 +255,7 @@ bool OutputStage::SendWithRetry(std::span<const std::string_view> parts, uint64_
         opts_.send_attempts, std::string(s.message()));
     if (attempt >= opts_.send_attempts) return false;
     {
-      std::unique_lock lock(mu_);
+      absl::MutexLock lock(&mu_);
       if (stopping_ && absl::Now() + backoff >= deadline_) return false;
     }
     absl::SleepFor(backoff);
@@ -256,15 +265,14 @@ bool OutputStage::SendWithRetry(std::span<const std::string_view> parts, uint64_
 
 void OutputStage::CountLost(uint64_t rows) {
   rows_lost_.fetch_add(rows);
-  if (metrics_) {
-    metrics_->Count("Poller", "envelopeFlush", "error").Increment();
-    metrics_->Count("Poller", "envelopeRowsLost", "error").Increment(static_cast<double>(rows));
+  if (lost_flushes_ != nullptr) {
+    lost_flushes_->Increment();
+    lost_rows_->Increment(static_cast<double>(rows));
   }
 }
 
 void OutputStage::Write(const Item& item) {
   const Envelope& env = *item.envelope;
-  flushes_.fetch_add(1);
   if (metrics_) {
     flush_by_reason_[static_cast<int>(item.reason)]->Increment();
     rows_flushed_->Increment(env.rows);
@@ -285,7 +293,7 @@ void OutputStage::Write(const Item& item) {
   if (!ms.ok()) {
     XTCP_LOG(kError, "marshal %s failed: %s", std::string(marshaller_->name()),
              std::string(ms.message()));
-    if (metrics_) metrics_->Count(marshaller_->metric_op(), "marshal", "error").Increment();
+    if (marshal_errors_ != nullptr) marshal_errors_->Increment();
     Settle(0, env.rows);
     return;
   }
@@ -303,7 +311,7 @@ void OutputStage::Write(const Item& item) {
     pos = static_cast<uint32_t>(rec.data() + rec.size() - env.bytes.view().data());
     ends.push_back(pos);
   });
-  if (metrics_) metrics_->Count("Output", "splitFlush", "count").Increment();
+  if (split_flushes_ != nullptr) split_flushes_->Increment();
   size_t first = 0;
   // Start from the average size per row, with headroom.
   size_t guess = std::max<size_t>(1, ends.size() * max / out_.size() * 9 / 10);
@@ -318,11 +326,11 @@ void OutputStage::Write(const Item& item) {
     }
     if (out_.size() > max || out_.empty()) {
       // A single record that cannot fit in one datagram.
-      if (metrics_) metrics_->Count("Output", "recordTooLarge", "error").Increment();
+      if (too_large_ != nullptr) too_large_->Increment();
       Settle(0, count);
     } else if (SendWithRetry(out_, count)) {
       Settle(count, 0);
-      if (metrics_) metrics_->Count("Output", "chunks", "count").Increment();
+      if (chunks_ != nullptr) chunks_->Increment();
     } else {
       Settle(0, count);
     }

@@ -28,18 +28,18 @@
 // Thread-safe. Start() once, Stop() once (idempotent).
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/log_limiter.h"
 #include "pipeline/envelope.h"
@@ -99,7 +99,6 @@ class OutputStage final : public EnvelopeConsumer {
   bool abandoned() const { return abandoned_.load(); }
   // True once the sink reported its destination closed.
   bool sink_closed() const { return sink_closed_.load(); }
-  uint64_t flushes() const { return flushes_.load(); }
   const Sink& sink() const { return *sink_; }
   const Marshaller& marshaller() const { return *marshaller_; }
 
@@ -118,34 +117,41 @@ class OutputStage final : public EnvelopeConsumer {
   // Settles `rows` of the envelope being written (unless Stop() already counted it lost).
   void Settle(uint64_t sent, uint64_t lost);
   void CountLost(uint64_t rows);
-  void Recycle(std::unique_ptr<Envelope> env);  // mu_ held
-  size_t QueuedEnvelopes() const;               // mu_ held
+  void Recycle(std::unique_ptr<Envelope> env) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  size_t QueuedEnvelopes() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::unique_ptr<Marshaller> marshaller_;
   std::unique_ptr<Sink> sink_;
   Metrics* metrics_;
   const OutputOptions opts_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Item> queue_;                       // guarded by mu_
-  std::vector<std::unique_ptr<Envelope>> free_;  // guarded by mu_
-  size_t created_ = 0;                           // guarded by mu_
-  bool running_ = false;                         // guarded by mu_
-  bool stopping_ = false;                        // guarded by mu_
-  bool writing_ = false;                         // guarded by mu_
-  bool writer_done_ = false;                     // guarded by mu_
-  uint64_t in_flight_rows_ = 0;                  // guarded by mu_: unsettled rows being written
-  LogLimiter full_limiter_{absl::Seconds(10)};   // guarded by mu_: "queue full" warnings
-  bool behind_ = false;  // guarded by mu_: dropped, and no envelope written since
-  absl::Time deadline_ = absl::InfiniteFuture();  // guarded by mu_
+  mutable absl::Mutex mu_;
+  absl::CondVar cv_;  // any change of the state below
+  std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Envelope>> free_ ABSL_GUARDED_BY(mu_);
+  size_t created_ ABSL_GUARDED_BY(mu_) = 0;
+  bool running_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool writer_done_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t in_flight_rows_ ABSL_GUARDED_BY(mu_) = 0;                 // unsettled rows being written
+  LogLimiter full_limiter_ ABSL_GUARDED_BY(mu_){absl::Seconds(10)};  // "queue full" warnings
+  bool behind_ ABSL_GUARDED_BY(mu_) = false;  // dropped, and no envelope written since
+  absl::Time deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   std::thread writer_;
 
   std::string out_;  // writer thread only
   // Per-flush metrics, resolved once (null without Metrics).
   prometheus::Counter* flush_by_reason_[6] = {};
   prometheus::Counter* rows_flushed_ = nullptr;
-  std::atomic<uint64_t> rows_sent_{0}, rows_lost_{0}, flushes_{0}, rows_dropped_full_{0};
+  prometheus::Counter* lost_flushes_ = nullptr;    // Poller/envelopeFlush/error
+  prometheus::Counter* lost_rows_ = nullptr;       // Poller/envelopeRowsLost/error
+  prometheus::Counter* queue_full_ = nullptr;      // Output/queueFull/error
+  prometheus::Counter* marshal_errors_ = nullptr;  // <marshaller op>/marshal/error
+  prometheus::Counter* split_flushes_ = nullptr;   // Output/splitFlush/count
+  prometheus::Counter* chunks_ = nullptr;          // Output/chunks/count
+  prometheus::Counter* too_large_ = nullptr;       // Output/recordTooLarge/error
+  std::atomic<uint64_t> rows_sent_{0}, rows_lost_{0}, rows_dropped_full_{0};
   std::atomic<bool> abandoned_{false}, sink_closed_{false};
 };
 

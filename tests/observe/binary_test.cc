@@ -397,7 +397,9 @@ TEST(HarnessBinaryTest, CurlFortyFiveSecondProfileThenGoToolPprof) {
   // reader parses it and finds the busy function, checked below.
   const std::string profile = ReadFile(dir + "/cpu.pprof");
   ASSERT_GT(profile.size(), 100u);
-  if (!go.empty()) EXPECT_EQ(profile.substr(0, 2), "\x1f\x8b") << "not gzip";
+  if (!go.empty()) {
+    EXPECT_EQ(profile.substr(0, 2), "\x1f\x8b") << "not gzip";
+  }
   const RunResult top =
       go.empty() ? RunProgram({FindTool("google-pprof"), "--text", Harness(), dir + "/cpu.pprof"},
                               {}, absl::Seconds(120))

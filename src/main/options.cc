@@ -2,6 +2,9 @@
 
 #include <netinet/in.h>
 
+#include <cstdlib>
+#include <cstring>
+
 #include "decode/deserializers.h"
 #include "xtcp/marshaller.h"
 #include "xtcp/sink.h"
@@ -41,6 +44,10 @@ pipeline::EngineOptions EngineOptionsFrom(const config::Config& cfg) {
   c.modulus = cfg.modulus == 0 ? 1 : cfg.modulus;
   c.families.clear();
   for (int f : cfg.families) c.families.push_back(f == 6 ? AF_INET6 : AF_INET);
+  // XTCP2_COMPAT_DUMP=0 forces the two SOCK_DIAG_BY_FAMILY dumps instead of the one
+  // TCPDIAG_GETSOCK walk (integration tests run both; a flag may replace this).
+  const char* compat = std::getenv("XTCP2_COMPAT_DUMP");
+  c.compat_dump = compat == nullptr || std::strcmp(compat, "0") != 0;
   // The parser validated the spec against decode's keys (BuiltinVocabulary).
   const decode::DeserializerSet deserializers = decode::ParseDeserializers(cfg.deserializers_spec)
                                                     .value_or(decode::DeserializerSet::Default());

@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <string>
 
+#include "decode/request.h"
+#include "decode/walker.h"
 #include "gtest/gtest.h"
 #include "pipeline/capture_file.h"
 #include "pipeline/engine_harness.h"
@@ -169,6 +171,25 @@ TEST(Collector, CompatDumpHasOneSeqAndOneTimestamp) {
   ASSERT_EQ(rs.size(), 4u);
   for (const auto& r : rs) EXPECT_EQ(r.timestamp_ns(), rs[0].timestamp_ns());
   EXPECT_EQ(h.Count("Deserialize", "staleReply", "count"), 0);
+}
+
+TEST(FakeKernel, AnswersTheCompatRequestWithBothFamiliesRetyped) {
+  FakeKernel k;
+  SetBothFamilies(&k);
+  auto sock = k.Socket();
+  ASSERT_TRUE(sock->Send(decode::BuildCompatDumpRequest(0xfe, 7)).ok());
+  std::vector<uint8_t> buf(1 << 16);
+  uint32_t sockets = 0;
+  std::vector<uint16_t> first_types;
+  for (int i = 0; i < 10 && k.queued() > 0; ++i) {
+    size_t len = 0;
+    int err = 0;
+    ASSERT_EQ(sock->Receive(buf, &len, &err), netlink::RecvResult::kData);
+    sockets += decode::CountSocketMessages(std::span(buf.data(), len), 7);
+    first_types.push_back(decode::Load<uint16_t>(buf.data() + 4));
+  }
+  EXPECT_EQ(sockets, 4u);
+  EXPECT_EQ(first_types, (std::vector<uint16_t>{kV1, kV1, kV1, decode::kNlmsgDone}));
 }
 
 TEST(Collector, LateReplyOfAnOldDumpKeepsItsRecordsAndItsTime) {

@@ -39,6 +39,7 @@ struct Config {
   std::string capture_path = "./";
   uint64_t modulus = 1;
   std::vector<int> families = {4, 6};  // -families (ours): which address families to dump
+  bool compat_dump = true;  // -compatDump (ours): both families in one TCPDIAG_GETSOCK walk
   uint32_t poll_jitter_pct = 20;
   absl::Duration reconcile_frequency = absl::Hours(6);
   bool reconcile_before_poll = true;

@@ -41,6 +41,7 @@ pipeline::EngineOptions EngineOptionsFrom(const config::Config& cfg) {
   c.modulus = cfg.modulus == 0 ? 1 : cfg.modulus;
   c.families.clear();
   for (int f : cfg.families) c.families.push_back(f == 6 ? AF_INET6 : AF_INET);
+  c.compat_dump = cfg.compat_dump;
   // The parser validated the spec against decode's keys (BuiltinVocabulary).
   const decode::DeserializerSet deserializers = decode::ParseDeserializers(cfg.deserializers_spec)
                                                     .value_or(decode::DeserializerSet::Default());

@@ -36,6 +36,7 @@ CollectorMetrics::CollectorMetrics(Metrics* m) : metrics(m) {
   modulus_skipped = &m->Count("Deserialize", "continue", "count");
   uring_rearms = &m->Count("NetlinkerIoUring", "recv", "count");
   uring_no_buffers = &m->Count("NetlinkerIoUring", "noBuffers", "count");
+  compat_refused = &m->Count("Netlinker", "compatRefused", "count");
   for (size_t i = 0; i < decode::kProblemCount; ++i) {
     const auto l = decode::LabelsOf(static_cast<decode::Problem>(i));
     problems.push_back(&m->Count(l.function, l.variable, l.type));
@@ -152,26 +153,58 @@ bool NamespaceCollector::StartPoll(uint64_t poll_id) {
     if (active_ || stop_.load()) return false;
     active_ = true;
     poll_id_ = poll_id;
-    finished = SendFromLocked(0);
+    finished = SendFirstLocked();
   }
   // The listener is called without dump_mu_ held (it takes the engine's lock).
   if (finished) ctx_->listener->DumpFinished(poll_id, inode_);
   return true;
 }
 
+bool UsesCompatDump(const CollectorOptions& o) {
+  const std::vector<uint8_t>& f = o.families;
+  const bool both = f.size() == 2 && ((f[0] == AF_INET && f[1] == AF_INET6) ||
+                                      (f[0] == AF_INET6 && f[1] == AF_INET));
+  return both && o.compat_dump;
+}
+
+bool NamespaceCollector::WantCompat() const {
+  return UsesCompatDump(ctx_->opts) && !ctx_->compat_refused.load(std::memory_order_relaxed);
+}
+
+uint32_t NamespaceCollector::ArmSlotLocked() {
+  uint32_t seq = ctx_->next_seq->fetch_add(1);
+  if (seq == kWakeSeq) seq = ctx_->next_seq->fetch_add(1);
+  current_seq_ = seq;
+  DumpSlot& slot = slots_[seq % kSlots];
+  slot.sent_ns.store(absl::GetCurrentTimeNanos(), std::memory_order_relaxed);
+  slot.next_index.store(0, std::memory_order_relaxed);
+  slot.seq.store(seq, std::memory_order_release);
+  ctx_->metrics->dumps->Increment();
+  return seq;
+}
+
+bool NamespaceCollector::SendFirstLocked() {
+  compat_ = false;
+  if (!WantCompat()) return SendFromLocked(0);
+  compat_ = true;
+  const decode::CompatDumpRequest req =
+      decode::BuildCompatDumpRequest(ctx_->opts.idiag_ext, ArmSlotLocked());
+  const absl::Status s = socket_->Send(req);
+  if (s.ok()) return false;
+  // No reply will come; the v2 requests would go the same way, so the dump is over.
+  compat_ = false;
+  ctx_->metrics->send_errors->Increment();
+  XTCP_LOG(kWarn, "namespace %s: %s", name(), std::string(s.message()));
+  active_ = false;
+  return true;
+}
+
 bool NamespaceCollector::SendFromLocked(size_t family_idx) {
+  compat_ = false;
   for (; family_idx < ctx_->opts.families.size(); ++family_idx) {
     family_idx_ = family_idx;
-    uint32_t seq = ctx_->next_seq->fetch_add(1);
-    if (seq == kWakeSeq) seq = ctx_->next_seq->fetch_add(1);
-    current_seq_ = seq;
-    DumpSlot& slot = slots_[seq % kSlots];
-    slot.sent_ns.store(absl::GetCurrentTimeNanos(), std::memory_order_relaxed);
-    slot.next_index.store(0, std::memory_order_relaxed);
-    slot.seq.store(seq, std::memory_order_release);
-    const decode::DumpRequest req =
-        decode::BuildDumpRequest(ctx_->opts.families[family_idx], ctx_->opts.idiag_ext, seq);
-    ctx_->metrics->dumps->Increment();
+    const decode::DumpRequest req = decode::BuildDumpRequest(ctx_->opts.families[family_idx],
+                                                             ctx_->opts.idiag_ext, ArmSlotLocked());
     const absl::Status s = socket_->Send(req);
     if (s.ok()) return false;
     // No reply will come: this family is over, try the next.
@@ -182,13 +215,46 @@ bool NamespaceCollector::SendFromLocked(size_t family_idx) {
   return true;
 }
 
+bool NamespaceCollector::CompatFailed(uint32_t seq, int32_t code) {
+  uint64_t poll_id = 0;
+  {
+    absl::MutexLock lock(&dump_mu_);
+    if (!active_ || !compat_ || seq != current_seq_) return false;
+    poll_id = poll_id_;
+    if (code == -EINVAL || code == -EOPNOTSUPP) {
+      // The kernel does not serve TCPDIAG_GETSOCK: it will not for any namespace either.
+      ctx_->metrics->compat_refused->Increment();
+      if (!ctx_->compat_refused.exchange(true)) {
+        XTCP_LOG(kWarn,
+                 "the kernel refused the TCPDIAG_GETSOCK dump (%s); dumping AF_INET and AF_INET6 "
+                 "separately from now on",
+                 std::strerror(-code));
+      }
+    } else {
+      ctx_->metrics->dump_errors->Increment();
+      XTCP_LOG(kWarn,
+               "namespace %s: TCPDIAG_GETSOCK dump failed (%s); dumping the families "
+               "separately this time",
+               name(), std::strerror(-code));
+    }
+    // This dump's records still come, from the v2 pair.
+    if (stop_.load()) {
+      active_ = false;
+    } else if (!SendFromLocked(0)) {
+      return true;
+    }
+  }
+  ctx_->listener->DumpFinished(poll_id, inode_);
+  return true;
+}
+
 void NamespaceCollector::FamilyEnded(uint32_t seq) {
   uint64_t poll_id = 0;
   {
     absl::MutexLock lock(&dump_mu_);
     if (!active_ || seq != current_seq_) return;  // a wake reply or a duplicate
     poll_id = poll_id_;
-    if (stop_.load()) {
+    if (stop_.load() || compat_) {  // a compat dump is one request for every family
       active_ = false;
     } else if (!SendFromLocked(family_idx_ + 1)) {
       return;  // the next family's dump is under way
@@ -284,7 +350,7 @@ void NamespaceCollector::HandleDatagram(Reader* r, std::span<const uint8_t> d, b
     const uint64_t delta = r->problems.counts[i] - before.counts[i];
     if (delta) m.problems[i]->Increment(static_cast<double>(delta));
   }
-  if (w.error) {
+  if (w.error && !CompatFailed(w.error_seq, w.error_code)) {
     m.dump_errors->Increment();
     XTCP_LOG(kWarn, "namespace %s: dump failed: %s", r->netns, std::strerror(-w.error_code));
     FamilyEnded(w.error_seq);

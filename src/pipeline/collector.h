@@ -6,6 +6,11 @@
 //   reader seeing DONE(s1) --> send dump(AF_INET6, seq s2) ... DONE(s2) -->
 //   listener->DumpFinished()
 //
+// With both families wanted (and compat_dump on) a dump is instead ONE TCPDIAG_GETSOCK request
+// (seq s): the kernel walks its socket hash once and returns both families; DONE(s) ends it. An
+// NLMSG_ERROR to it sends the v2 pair at once for that dump; -EINVAL/-EOPNOTSUPP (the kernel does
+// not serve it) also switches every collector of the context to the v2 pair for good.
+//
 // At most one dump runs per namespace (the kernel allows one per socket); StartPoll() on a busy
 // collector returns false and the namespace sits that poll out. Every record is stamped with the
 // time its dump request was sent, looked up by the reply's sequence number, so replies processed
@@ -53,6 +58,9 @@ struct CollectorOptions {
   absl::Duration recv_timeout = absl::Seconds(1);  // zero: block until data (Stop() still wakes)
   uint64_t modulus = 1;
   std::vector<uint8_t> families = {2, 10};  // AF_INET, AF_INET6
+  // With families exactly {AF_INET, AF_INET6}: one TCPDIAG_GETSOCK dump (one walk of the kernel's
+  // socket hash) instead of the two SOCK_DIAG_BY_FAMILY dumps. False forces the v2 pair.
+  bool compat_dump = true;
   uint8_t idiag_ext = 0xfe;
   decode::DecodeOptions decode;
   bool io_uring = false;
@@ -63,6 +71,9 @@ struct CollectorOptions {
   uint32_t write_files = 0;
   std::string capture_path = "./";
 };
+
+// Whether `o` asks for the one TCPDIAG_GETSOCK dump (both families, compat_dump on).
+bool UsesCompatDump(const CollectorOptions& o);
 
 // Told when a collector's dump of every family finished (or failed). Called on a reader thread (or
 // the thread calling StartPoll()), with no collector lock held.
@@ -80,6 +91,7 @@ struct CollectorMetrics {
   prometheus::Counter *stale, *dumps, *dump_errors, *send_errors, *write_file_errors,
       *modulus_skipped;
   prometheus::Counter *uring_rearms, *uring_no_buffers;
+  prometheus::Counter* compat_refused;  // refusals of the TCPDIAG_GETSOCK request
   // Decode problems by Problem index.
   std::vector<prometheus::Counter*> problems;
 };
@@ -92,6 +104,8 @@ struct CollectorContext {
   CollectorMetrics* metrics = nullptr;
   DumpListener* listener = nullptr;
   std::atomic<uint32_t>* next_seq = nullptr;  // netlink sequence numbers, process-wide
+  // Set once the kernel refused a TCPDIAG_GETSOCK dump: every later dump is the v2 pair.
+  std::atomic<bool> compat_refused{false};
 };
 
 class NamespaceCollector {
@@ -133,10 +147,19 @@ class NamespaceCollector {
   void RunUringReader(Reader* r);
   void HandleDatagram(Reader* r, std::span<const uint8_t> d, bool truncated)
       ABSL_LOCKS_EXCLUDED(dump_mu_, name_mu_);
+  // Sends a dump's first request: the compat one if wanted and not refused, else the v2 request
+  // of families[0]. Returns true when nothing could be sent: the dump is over.
+  bool SendFirstLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(dump_mu_);
   // Sends the dump request of families[family_idx] (or, if sending fails, of the next family that
   // can be sent). Returns true when no family is left: the dump is over.
   bool SendFromLocked(size_t family_idx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(dump_mu_);
+  // A fresh sequence number whose DumpSlot is armed with the current time.
+  uint32_t ArmSlotLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(dump_mu_);
   void FamilyEnded(uint32_t seq) ABSL_LOCKS_EXCLUDED(dump_mu_);
+  // An NLMSG_ERROR of `code` for `seq`. True if it answered the current compat request: the v2
+  // pair was sent instead (and the dump may be over). False: an ordinary dump error.
+  bool CompatFailed(uint32_t seq, int32_t code) ABSL_LOCKS_EXCLUDED(dump_mu_);
+  bool WantCompat() const;
   DumpSlot* FindSlot(uint32_t seq);
   void MaybeCapture(Reader* r, std::span<const uint8_t> d);
 
@@ -160,6 +183,7 @@ class NamespaceCollector {
   bool active_ ABSL_GUARDED_BY(dump_mu_) = false;
   uint64_t poll_id_ ABSL_GUARDED_BY(dump_mu_) = 0;
   size_t family_idx_ ABSL_GUARDED_BY(dump_mu_) = 0;
+  bool compat_ ABSL_GUARDED_BY(dump_mu_) = false;  // the current request is TCPDIAG_GETSOCK
   uint32_t current_seq_ ABSL_GUARDED_BY(dump_mu_) = 0;
   size_t uring_ready_ ABSL_GUARDED_BY(dump_mu_) = 0;  // rings built (Start() waits for all)
   absl::Status uring_error_ ABSL_GUARDED_BY(dump_mu_);

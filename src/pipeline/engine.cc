@@ -94,9 +94,10 @@ EngineStats Engine::stats() const {
 absl::Status Engine::Run(std::function<void()> on_polling) {
   namespaces_->Reconcile();
   const std::vector<uint8_t>& fam = ctx_.opts.families;
-  XTCP_LOG(kDebug, "collecting %d namespaces, families %s, %d readers each%s",
+  XTCP_LOG(kDebug, "collecting %d namespaces, families %s (%s), %d readers each%s",
            namespaces_->stats().namespaces,
            fam.size() == 2 ? "4,6" : (!fam.empty() && fam[0] == AF_INET ? "4" : "6"),
+           UsesCompatDump(ctx_.opts) ? "one TCPDIAG_GETSOCK dump" : "SOCK_DIAG_BY_FAMILY dumps",
            ctx_.opts.readers, ctx_.opts.io_uring ? " (io_uring)" : "");
   poller_.Run(this, on_polling);
   return absl::OkStatus();

@@ -7,15 +7,21 @@
 //
 // Each dump request is answered with the reply set for its family (datagrams built with
 // nl_builder.h or taken from a capture), its messages renumbered to the request's sequence number,
-// as the kernel does. A wake-up request (no states asked) is answered with a lone DONE of seq
-// kWakeSeq. Hold() keeps replies back until Release() (a slow kernel: poll timeouts, late replies);
-// Inject() queues any datagram (e.g. one of an old dump); FailSends() makes Send() fail.
+// as the kernel does. A TCPDIAG_GETSOCK (type 18) request is answered, as by the kernel, with the
+// AF_INET then the AF_INET6 reply in one dump: socket messages retyped 18, the families' DONEs
+// replaced by one at the end, nothing after an NLMSG_ERROR; RefuseCompat() makes it answer
+// NLMSG_ERROR -EINVAL instead (a kernel without the compat handler). A wake-up request (no states
+// asked) is answered with a lone DONE of seq kWakeSeq. Hold() keeps replies back until Release() (a
+// slow kernel: poll timeouts, late replies); Inject() queues any datagram (e.g. one of an old
+// dump); FailSends() makes Send() fail.
 //
 // Thread-safe: every method may be called from any thread; the socket handed out refers to the
 // kernel, which must outlive it.
 
 #include <netinet/in.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -33,6 +39,7 @@
 namespace xtcp::testing {
 
 struct FakeRequest {
+  uint16_t type = 0;  // 20 SOCK_DIAG_BY_FAMILY, 18 TCPDIAG_GETSOCK
   uint8_t family = 0;
   uint8_t idiag_ext = 0;
   uint32_t seq = 0;
@@ -65,6 +72,11 @@ class FakeKernel {
   void FailSends(bool fail) {
     absl::MutexLock lock(&mu_);
     fail_sends_ = fail;
+  }
+  // TCPDIAG_GETSOCK requests are answered NLMSG_ERROR `error` (0: served).
+  void RefuseCompat(int32_t error = -EINVAL) {
+    absl::MutexLock lock(&mu_);
+    refuse_compat_ = error;
   }
   // Dump requests received (wake-ups excluded), oldest first.
   std::vector<FakeRequest> requests() const {
@@ -115,10 +127,15 @@ class FakeKernel {
   absl::Status Send(std::span<const uint8_t> req) {
     if (req.size() < 24) return absl::InvalidArgumentError("short request");
     FakeRequest r;
-    r.family = req[16];
-    r.idiag_ext = req[18];
+    std::memcpy(&r.type, req.data() + 4, 2);
     std::memcpy(&r.seq, req.data() + 8, 4);
-    std::memcpy(&r.states, req.data() + 20, 4);
+    r.family = req[16];
+    const bool compat = r.type == decode::kTcpDiagGetSock;
+    if (compat && req.size() < decode::kCompatDumpRequestLen) {
+      return absl::InvalidArgumentError("short compat request");
+    }
+    r.idiag_ext = compat ? req[19] : req[18];
+    std::memcpy(&r.states, req.data() + (compat ? 68 : 20), 4);
     absl::MutexLock lock(&mu_);
     if (r.states == 0) {  // a wake-up: an empty dump
       wakes_.push_back(DoneOf(r.seq));
@@ -126,6 +143,16 @@ class FakeKernel {
     }
     if (fail_sends_) return absl::UnavailableError("netlink send: fake failure");
     requests_.push_back(r);
+    if (compat && refuse_compat_ != 0) {
+      NlBuilder b;
+      b.Error(r.seq, refuse_compat_);
+      queue_.push_back(b.Take());
+      return absl::OkStatus();
+    }
+    if (compat) {
+      QueueCompatReply(r.seq);
+      return absl::OkStatus();
+    }
     auto it = dumps_.find(r.family);
     if (it == dumps_.end()) {
       queue_.push_back(DoneOf(r.seq));
@@ -136,6 +163,43 @@ class FakeKernel {
       queue_.push_back(std::move(d));
     }
     return absl::OkStatus();
+  }
+
+  // Both families' replies as one dump of `seq` (see the class comment).
+  void QueueCompatReply(uint32_t seq) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (uint8_t family : {uint8_t{AF_INET}, uint8_t{AF_INET6}}) {
+      auto it = dumps_.find(family);
+      if (it == dumps_.end()) continue;
+      for (const Datagram& in : it->second) {
+        Datagram out;
+        bool error = false;
+        for (size_t off = 0; off + decode::kNlmsgHdrLen <= in.size() && !error;) {
+          uint32_t len = 0;
+          uint16_t type = 0;
+          std::memcpy(&len, in.data() + off, 4);
+          std::memcpy(&type, in.data() + off + 4, 2);
+          if (len < decode::kNlmsgHdrLen || off + len > in.size()) break;
+          const size_t next = std::min(in.size(), off + decode::Align4(len));
+          error = type == decode::kNlmsgError;
+          if (type != decode::kNlmsgDone) {
+            const size_t at = out.size();
+            out.insert(out.end(), in.begin() + static_cast<ptrdiff_t>(off),
+                       in.begin() + static_cast<ptrdiff_t>(next));
+            if (type == decode::kSockDiagByFamily) {
+              const uint16_t t18 = decode::kTcpDiagGetSock;
+              std::memcpy(out.data() + at + 4, &t18, 2);
+            }
+          }
+          off = next;
+        }
+        if (!out.empty()) {
+          Renumber(&out, seq);
+          queue_.push_back(std::move(out));
+        }
+        if (error) return;  // the kernel sends nothing after an NLMSG_ERROR
+      }
+    }
+    queue_.push_back(DoneOf(seq));
   }
 
   void Wake() {
@@ -177,6 +241,7 @@ class FakeKernel {
   std::vector<FakeRequest> requests_ ABSL_GUARDED_BY(mu_);
   bool held_ ABSL_GUARDED_BY(mu_) = false;
   bool fail_sends_ ABSL_GUARDED_BY(mu_) = false;
+  int32_t refuse_compat_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace xtcp::testing

@@ -50,7 +50,11 @@ struct DaemonOutput {
   size_t envelopes = 0;
 };
 
-DaemonOutput RunOnce(std::vector<std::string> extra) {
+// How a poll asks for both families: the one TCPDIAG_GETSOCK walk (the default) or, forced, the
+// SOCK_DIAG_BY_FAMILY pair.
+enum class DumpMode { kCompat, kV2Pair };
+
+DaemonOutput RunOnce(std::vector<std::string> extra, DumpMode mode = DumpMode::kCompat) {
   const std::string out = TempPath("records");
   std::vector<std::string> argv = {BuildPath("xtcp2"),
                                    "-promListen",
@@ -70,6 +74,7 @@ DaemonOutput RunOnce(std::vector<std::string> extra) {
                                    "-d",
                                    "200"};
   argv.insert(argv.end(), extra.begin(), extra.end());
+  if (mode == DumpMode::kV2Pair) argv.push_back("-compatDump=false");
   const RunResult r = testing::Run(argv, absl::Seconds(120));
   DaemonOutput d;
   d.exit_code = r.exit_code;
@@ -138,17 +143,16 @@ class EngineTest : public ::testing::Test {
   void SetUp() override { SKIP_WITHOUT_NETNS(); }
 };
 
-TEST_F(EngineTest, EveryNamespaceEverySocketOnceWithItsName) {
-  auto a = TestNetns::Create("xtcpt-a");
-  auto b = TestNetns::Create("xtcpt-b");
-  ASSERT_TRUE(a && b);
-  int sockets_a = 0, sockets_b = 0;
-  Child fa1 = StartFarm(*a, {"-n", "5", "-cc", "cubic"}, &sockets_a);
-  Child fa2 = StartFarm(*a, {"-n", "5", "-6", "-cc", "bbr", "-tos", "32"}, &sockets_a);
-  Child fb1 = StartFarm(*b, {"-n", "3", "-cc", "bbr", "-tos", "16"}, &sockets_b);
-  Child fb2 = StartFarm(*b, {"-n", "4", "-6", "-cc", "cubic"}, &sockets_b);
-
-  const DaemonOutput d = RunOnce({});
+// Both namespaces dumped by one daemon run in `mode`: exactly what ss lists, field by field.
+void ExpectEveryNamespaceEverySocket(DumpMode mode, const TestNetns& a_ns, int sockets_a,
+                                     const TestNetns& b_ns, int sockets_b) {
+  const TestNetns* a = &a_ns;
+  const TestNetns* b = &b_ns;
+  const DaemonOutput d = RunOnce({}, mode);
+  EXPECT_NE(d.err.find(mode == DumpMode::kCompat ? "one TCPDIAG_GETSOCK dump"
+                                                 : "SOCK_DIAG_BY_FAMILY dumps"),
+            std::string::npos)
+      << d.err;
   ASSERT_EQ(d.exit_code, 0) << d.err;
   ExpectExactlyWhatSsLists(d, *a);
   ExpectExactlyWhatSsLists(d, *b);
@@ -179,6 +183,22 @@ TEST_F(EngineTest, EveryNamespaceEverySocketOnceWithItsName) {
   EXPECT_GT(seen["family10"], 0);
   EXPECT_GT(seen["bbr"], 0);
   EXPECT_GT(seen["cubic"], 0);
+}
+
+TEST_F(EngineTest, EveryNamespaceEverySocketOnceWithItsName) {
+  auto a = TestNetns::Create("xtcpt-a");
+  auto b = TestNetns::Create("xtcpt-b");
+  ASSERT_TRUE(a && b);
+  int sockets_a = 0, sockets_b = 0;
+  Child fa1 = StartFarm(*a, {"-n", "5", "-cc", "cubic"}, &sockets_a);
+  Child fa2 = StartFarm(*a, {"-n", "5", "-6", "-cc", "bbr", "-tos", "32"}, &sockets_a);
+  Child fb1 = StartFarm(*b, {"-n", "3", "-cc", "bbr", "-tos", "16"}, &sockets_b);
+  Child fb2 = StartFarm(*b, {"-n", "4", "-6", "-cc", "cubic"}, &sockets_b);
+
+  for (const DumpMode mode : {DumpMode::kCompat, DumpMode::kV2Pair}) {
+    SCOPED_TRACE(mode == DumpMode::kCompat ? "one TCPDIAG_GETSOCK walk" : "forced v2 pair");
+    ExpectEveryNamespaceEverySocket(mode, *a, sockets_a, *b, sockets_b);
+  }
 }
 
 TEST_F(EngineTest, ReaderVariantsSeeIdenticalSockets) {

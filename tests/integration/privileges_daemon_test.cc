@@ -259,7 +259,9 @@ TEST_F(PrivilegesDaemonTest, KafkaSinkReachesTheMockCluster) {
 }
 
 TEST_F(PrivilegesDaemonTest, CpuProfileOverHttp) {
-  LockedDaemon d("null");
+  // Polls every 10ms: the one-second profile must catch some samples (an idle daemon's profile is
+  // a bare header; one TCPDIAG_GETSOCK walk per poll left too little CPU at 200ms).
+  LockedDaemon d("null", {"-frequency", "10ms", "-timeout", "8ms"});
   ASSERT_TRUE(d.locked()) << d.log();
   const observe::HttpResponse r = d.Get("/debug/pprof/profile?seconds=1", absl::Seconds(20));
   if (r.status == 501) GTEST_SKIP() << "built without the gperftools profiler";

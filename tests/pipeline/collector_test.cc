@@ -7,9 +7,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <string>
 
+#include "decode/request.h"
+#include "decode/walker.h"
 #include "gtest/gtest.h"
 #include "pipeline/capture_file.h"
 #include "pipeline/engine_harness.h"
@@ -19,12 +23,41 @@ namespace {
 
 using Finished = std::vector<std::pair<uint64_t, uint64_t>>;
 
+// Request types the kernel received, oldest first.
+std::vector<uint16_t> Types(const FakeKernel& k) {
+  std::vector<uint16_t> t;
+  for (const FakeRequest& r : k.requests()) t.push_back(r.type);
+  return t;
+}
+
+// (family, source port) of every record, sorted: what both request kinds must agree on.
+std::vector<std::pair<uint32_t, uint32_t>> FamilyPorts(const std::vector<record::ProtoRecord>& rs) {
+  std::vector<std::pair<uint32_t, uint32_t>> out;
+  for (const auto& r : rs) {
+    out.emplace_back(r.inet_diag_msg_family(), r.inet_diag_msg_socket_source_port());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void SetBothFamilies(FakeKernel* k) {
+  k->SetDump(AF_INET, {Sockets({1, 2})});
+  k->SetDump(AF_INET6, {Sockets({3}, false, 1, AF_INET6), Sockets({4}, true, 1, AF_INET6)});
+}
+
+pipeline::CollectorOptions V2Pair() {
+  auto o = FakeCollectorOptions();
+  o.compat_dump = false;
+  return o;
+}
+
+constexpr uint16_t kV1 = decode::kTcpDiagGetSock, kV2 = decode::kSockDiagByFamily;
+
 TEST(Collector, DumpsEveryFamilyAndReportsOnce) {
   FinishLog log;
   CollectorHarness h(&log);
   FakeKernel k;
-  k.SetDump(AF_INET, {Sockets({1, 2})});
-  k.SetDump(AF_INET6, {Sockets({3}, false, 1, AF_INET6), Sockets({4}, true, 1, AF_INET6)});
+  SetBothFamilies(&k);
   auto c = h.Collector(&k, 77, "blue");
   ASSERT_TRUE(c->StartPoll(5));
   EXPECT_EQ(log.WaitFor(1), (Finished{{5, 77}}));
@@ -34,8 +67,129 @@ TEST(Collector, DumpsEveryFamilyAndReportsOnce) {
   ASSERT_EQ(rs.size(), 4u);
   EXPECT_EQ(rs[0].netns(), "blue");
   EXPECT_EQ(rs[0].hostname(), "test-host");
-  EXPECT_EQ(k.requests().size(), 2u);
+  EXPECT_EQ(Types(k), std::vector<uint16_t>{kV1});  // both families in one walk
   EXPECT_FALSE(c->busy());
+}
+
+TEST(Collector, ForcedV2PairGivesTheSameRecordsAsTheOneWalk) {
+  FinishLog log1, log2;
+  CollectorHarness compat(&log1), v2(&log2, V2Pair());
+  FakeKernel k1, k2;
+  SetBothFamilies(&k1);
+  SetBothFamilies(&k2);
+  auto c1 = compat.Collector(&k1, 1);
+  auto c2 = v2.Collector(&k2, 1);
+  ASSERT_TRUE(c1->StartPoll(1) && c2->StartPoll(1));
+  log1.WaitFor(1);
+  log2.WaitFor(1);
+  c1->Stop();
+  c2->Stop();
+  compat.batcher.Flush(FlushReason::kPollEnd);
+  v2.batcher.Flush(FlushReason::kPollEnd);
+  EXPECT_EQ(Types(k2), (std::vector<uint16_t>{kV2, kV2}));
+  EXPECT_EQ(k2.requests()[1].family, AF_INET6);
+  EXPECT_EQ(FamilyPorts(compat.consumer.Records()), FamilyPorts(v2.consumer.Records()));
+  EXPECT_EQ(FamilyPorts(compat.consumer.Records()).size(), 4u);
+}
+
+TEST(Collector, OneFamilyKeepsTheV2Request) {
+  FinishLog log;
+  auto o = FakeCollectorOptions();
+  o.families = {AF_INET6};
+  CollectorHarness h(&log, o);
+  FakeKernel k;
+  SetBothFamilies(&k);
+  auto c = h.Collector(&k, 1);
+  ASSERT_TRUE(c->StartPoll(1));
+  log.WaitFor(1);
+  EXPECT_EQ(Types(k), std::vector<uint16_t>{kV2});
+  EXPECT_EQ(k.requests()[0].family, AF_INET6);
+}
+
+TEST(Collector, RefusedCompatFallsBackToTheV2PairForGood) {
+  FinishLog log;
+  CollectorHarness h(&log);
+  FakeKernel k;
+  SetBothFamilies(&k);
+  k.RefuseCompat(-EINVAL);
+  auto c = h.Collector(&k, 9);
+  ASSERT_TRUE(c->StartPoll(1));
+  log.WaitFor(1);
+  ASSERT_TRUE(c->StartPoll(2));
+  EXPECT_EQ(log.WaitFor(2), (Finished{{1, 9}, {2, 9}}));
+  c->Stop();
+  EXPECT_EQ(Types(k), (std::vector<uint16_t>{kV1, kV2, kV2, kV2, kV2}));
+  EXPECT_EQ(h.Count("Netlinker", "compatRefused", "count"), 1);
+  EXPECT_EQ(h.Count("Poller", "dumpError", "error"), 0);
+  h.batcher.Flush(FlushReason::kPollEnd);
+  EXPECT_EQ(h.consumer.Records().size(), 8u);  // the refused poll lost nothing
+}
+
+TEST(Collector, RefusalSwitchesEveryCollectorOfTheProcess) {
+  FinishLog log;
+  CollectorHarness h(&log);
+  FakeKernel k1, k2;
+  k1.RefuseCompat(-EOPNOTSUPP);
+  auto c1 = h.Collector(&k1, 1);
+  auto c2 = h.Collector(&k2, 2);
+  ASSERT_TRUE(c1->StartPoll(1));
+  log.WaitFor(1);
+  ASSERT_TRUE(c2->StartPoll(1));
+  log.WaitFor(2);
+  EXPECT_EQ(Types(k2), (std::vector<uint16_t>{kV2, kV2}));
+  EXPECT_EQ(h.Count("Netlinker", "compatRefused", "count"), 1);
+}
+
+TEST(Collector, OtherCompatErrorRetriesThatDumpOnlyWithTheV2Pair) {
+  FinishLog log;
+  CollectorHarness h(&log);
+  FakeKernel k;
+  SetBothFamilies(&k);
+  k.RefuseCompat(-ENOMEM);
+  auto c = h.Collector(&k, 9);
+  ASSERT_TRUE(c->StartPoll(1));
+  log.WaitFor(1);
+  k.RefuseCompat(0);
+  ASSERT_TRUE(c->StartPoll(2));
+  log.WaitFor(2);
+  EXPECT_EQ(Types(k), (std::vector<uint16_t>{kV1, kV2, kV2, kV1}));
+  EXPECT_EQ(h.Count("Netlinker", "compatRefused", "count"), 0);
+  EXPECT_EQ(h.Count("Poller", "dumpError", "error"), 1);
+}
+
+TEST(Collector, CompatDumpHasOneSeqAndOneTimestamp) {
+  FinishLog log;
+  CollectorHarness h(&log);
+  FakeKernel k;
+  SetBothFamilies(&k);
+  auto c = h.Collector(&k, 1);
+  ASSERT_TRUE(c->StartPoll(1));
+  log.WaitFor(1);
+  c->Stop();
+  h.batcher.Flush(FlushReason::kPollEnd);
+  const auto rs = h.consumer.Records();
+  ASSERT_EQ(rs.size(), 4u);
+  for (const auto& r : rs) EXPECT_EQ(r.timestamp_ns(), rs[0].timestamp_ns());
+  EXPECT_EQ(h.Count("Deserialize", "staleReply", "count"), 0);
+}
+
+TEST(FakeKernel, AnswersTheCompatRequestWithBothFamiliesRetyped) {
+  FakeKernel k;
+  SetBothFamilies(&k);
+  auto sock = k.Socket();
+  ASSERT_TRUE(sock->Send(decode::BuildCompatDumpRequest(0xfe, 7)).ok());
+  std::vector<uint8_t> buf(1 << 16);
+  uint32_t sockets = 0;
+  std::vector<uint16_t> first_types;
+  for (int i = 0; i < 10 && k.queued() > 0; ++i) {
+    size_t len = 0;
+    int err = 0;
+    ASSERT_EQ(sock->Receive(buf, &len, &err), netlink::RecvResult::kData);
+    sockets += decode::CountSocketMessages(std::span(buf.data(), len), 7);
+    first_types.push_back(decode::Load<uint16_t>(buf.data() + 4));
+  }
+  EXPECT_EQ(sockets, 4u);
+  EXPECT_EQ(first_types, (std::vector<uint16_t>{kV1, kV1, kV1, decode::kNlmsgDone}));
 }
 
 TEST(Collector, LateReplyOfAnOldDumpKeepsItsRecordsAndItsTime) {
@@ -83,7 +237,7 @@ TEST(Collector, ReplyOfAnUnknownSequenceIsCountedNotKept) {
 
 TEST(Collector, NlmsgErrorEndsTheFamilyAndIsCounted) {
   FinishLog log;
-  CollectorHarness h(&log);
+  CollectorHarness h(&log, V2Pair());
   FakeKernel k;
   NlBuilder err;
   err.BeginSocket(1).Msg({}).End();
@@ -129,8 +283,19 @@ TEST(Collector, SendFailureEndsTheDumpAtOnce) {
   auto c = h.Collector(&k, 3);
   ASSERT_TRUE(c->StartPoll(1));
   EXPECT_EQ(log.WaitFor(1), (Finished{{1, 3}}));
-  EXPECT_EQ(h.Count("SendNetlinkDumpRequest", "Sendto", "error"), 2);
+  EXPECT_EQ(h.Count("SendNetlinkDumpRequest", "Sendto", "error"), 1);  // the one compat request
   EXPECT_FALSE(c->busy());
+}
+
+TEST(Collector, SendFailureTriesEveryV2Family) {
+  FinishLog log;
+  CollectorHarness h(&log, V2Pair());
+  FakeKernel k;
+  k.FailSends(true);
+  auto c = h.Collector(&k, 3);
+  ASSERT_TRUE(c->StartPoll(1));
+  EXPECT_EQ(log.WaitFor(1), (Finished{{1, 3}}));
+  EXPECT_EQ(h.Count("SendNetlinkDumpRequest", "Sendto", "error"), 2);
 }
 
 TEST(Collector, StopMidDumpWakesBlockedReaders) {

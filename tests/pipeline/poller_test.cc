@@ -102,7 +102,7 @@ TEST(Poller, CapStartsTheNextDumpAsOneEnds) {
   o.max_concurrent_dumps = 1;
   PollHarness p(4, o);
   EXPECT_FALSE(p.poller.PollOnce(p.Targets()).timed_out);
-  for (auto& k : p.kernels) EXPECT_EQ(k->requests().size(), 2u);
+  for (auto& k : p.kernels) EXPECT_EQ(k->requests().size(), 1u);  // one TCPDIAG_GETSOCK each
 }
 
 TEST(Poller, NamespaceDeletedMidDumpIsNotWaitedFor) {
@@ -132,7 +132,7 @@ TEST(Poller, DeletingARunningDumpFreesItsSlotForTheNext) {
   const pipeline::PollResult r = p.poller.PollOnce(p.Targets());
   deleter.join();
   EXPECT_FALSE(r.timed_out);
-  EXPECT_EQ(p.kernels[1]->requests().size(), 2u);  // namespace 2 was started and finished
+  EXPECT_EQ(p.kernels[1]->requests().size(), 1u);  // namespace 2 was started and finished
 }
 
 TEST(Poller, TriggerDuringAPollIsCoalescedIntoIt) {

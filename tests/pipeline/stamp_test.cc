@@ -13,8 +13,8 @@ namespace xtcp::pipeline {
 namespace {
 
 TEST(Stamps, FlagValuesAreKeptAsGiven) {
-  auto s = Stamps::Create({.daemon_version = "v1", .hostname = "h", .location = "l",
-                           .label = "lab", .tag = "t"});
+  auto s = Stamps::Create(
+      {.daemon_version = "v1", .hostname = "h", .location = "l", .label = "lab", .tag = "t"});
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->hostname, "h");
   EXPECT_EQ(s->label, "lab");

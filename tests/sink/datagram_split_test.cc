@@ -118,5 +118,28 @@ TEST_F(DatagramSplitTest, UdpJsonlChunksHoldWholeLines) {
   EXPECT_EQ(lines, kRecords);
 }
 
+TEST_F(DatagramSplitTest, UnixgramCsvFlushStartsWithTheHeader) {
+  // A receiver that reads datagrams needs the column names in the flush's first one.
+  const std::string path = dir_.File("csv.sock");
+  DatagramPeer peer(AF_UNIX, path);
+  ASSERT_TRUE(peer.Start());
+  SendBigFlush("unixgram:" + path, "csv");
+  const double chunks = metrics_.CountValue("Output", "chunks", "count");
+  ASSERT_GT(chunks, 2);
+  ASSERT_TRUE(peer.WaitForCount(static_cast<size_t>(chunks)));
+  const std::vector<std::string> datagrams = peer.datagrams();
+  const std::string header = datagrams.front().substr(0, datagrams.front().find('\n'));
+  ASSERT_NE(header.find("recordCounter"), std::string::npos) << header.substr(0, 200);
+  size_t headers = 0, rows = 0;
+  for (const std::string& d : datagrams) {
+    ASSERT_EQ(d.back(), '\n');
+    for (absl::string_view line : absl::StrSplit(d, '\n', absl::SkipEmpty())) {
+      (line == header ? headers : rows) += 1;
+    }
+  }
+  EXPECT_EQ(headers, 1u);  // one flush: the header once, in its first datagram
+  EXPECT_EQ(rows, kRecords);
+}
+
 }  // namespace
 }  // namespace xtcp

@@ -393,13 +393,9 @@ TEST(HarnessBinaryTest, CurlFortyFiveSecondProfileThenGoToolPprof) {
   }
   fetch.join();
   ASSERT_EQ(fetched.exit_code, 0) << fetched.err;
-  // A gzipped profile.proto of a short busy loop is well under 1 KB: what matters is that a
-  // reader parses it and finds the busy function, checked below.
-  const std::string profile = ReadFile(dir + "/cpu.pprof");
-  ASSERT_GT(profile.size(), 100u);
-  if (!go.empty()) {
-    EXPECT_EQ(profile.substr(0, 2), "\x1f\x8b") << "not gzip";
-  }
+  // A profile.proto of a short busy loop can be under 1 KB: what matters is that a reader
+  // parses it and finds the busy function, checked below.
+  ASSERT_GT(ReadFile(dir + "/cpu.pprof").size(), 100u);
   const RunResult top =
       go.empty() ? RunProgram({FindTool("google-pprof"), "--text", Harness(), dir + "/cpu.pprof"},
                               {}, absl::Seconds(120))

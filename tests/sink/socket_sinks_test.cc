@@ -169,7 +169,7 @@ struct Tally {
 // Sends `n` numbered messages ("m007|"), framed as `frame` would put them on the wire.
 void SendNumbered(Sink& sink, int first, int n, bool uvarint_framed, Tally* t) {
   for (int i = first; i < first + n; ++i) {
-    char msg[8];
+    char msg[16];  // "m999|" and the NUL; room for any int keeps -Wformat-truncation quiet
     std::snprintf(msg, sizeof(msg), "m%03d|", i);
     if (sink.Send(msg).ok()) {
       if (uvarint_framed) t->accepted += '\x05';  // uvarint(5)

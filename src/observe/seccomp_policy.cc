@@ -210,7 +210,8 @@ constexpr const char* kAllowedSyscalls[] = {
 };
 
 // Sanitizer builds (tests only): the ASan/TSan runtimes fork and exec llvm-symbolizer to print a
-// report's stack; blocking that would hide the report the build exists for.
+// report's stack, and LeakSanitizer stops the process's threads with ptrace for its exit-time
+// check; blocking that would hide the report the build exists for.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define XTCP_SANITIZER_BUILD 1
 #elif defined(__has_feature)
@@ -219,7 +220,8 @@ constexpr const char* kAllowedSyscalls[] = {
 #endif
 #endif
 #ifdef XTCP_SANITIZER_BUILD
-constexpr std::array<const char*, 4> kSanitizerSyscalls = {"fork", "vfork", "execve", "execveat"};
+constexpr std::array<const char*, 6> kSanitizerSyscalls = {"fork",     "vfork",  "execve",
+                                                           "execveat", "ptrace", "waitid"};
 #else
 constexpr std::array<const char*, 0> kSanitizerSyscalls = {};
 #endif

@@ -10,7 +10,7 @@ RUN_PACKAGES=(
   # toolchain
   build-essential cmake ninja-build pkg-config git
   # libraries
-  libabsl-dev libgflags-dev libprotobuf-dev protobuf-compiler libmnl-dev liburing-dev
+  libabsl-dev libprotobuf-dev protobuf-compiler libmnl-dev liburing-dev
   librdkafka-dev prometheus-cpp-dev libcivetweb-dev libgoogle-perftools-dev
   libcurl4-openssl-dev libmsgpack-cxx-dev libcap-dev libdw-dev libelf-dev
   libseccomp-dev

@@ -7,6 +7,16 @@
 #include "xtcp/sink.h"
 
 namespace xtcp::main {
+namespace {
+
+// -deserializers as decode's set. The parser validated the spec against decode's keys
+// (BuiltinVocabulary), so the fallback is never taken.
+decode::DeserializerSet DeserializersOf(const config::Config& cfg) {
+  return decode::ParseDeserializers(cfg.deserializers_spec)
+      .value_or(decode::DeserializerSet::Default());
+}
+
+}  // namespace
 
 config::Vocabulary BuiltinVocabulary() {
   config::Vocabulary v;
@@ -42,9 +52,7 @@ pipeline::EngineOptions EngineOptionsFrom(const config::Config& cfg) {
   c.families.clear();
   for (int f : cfg.families) c.families.push_back(f == 6 ? AF_INET6 : AF_INET);
   c.compat_dump = cfg.compat_dump;
-  // The parser validated the spec against decode's keys (BuiltinVocabulary).
-  const decode::DeserializerSet deserializers = decode::ParseDeserializers(cfg.deserializers_spec)
-                                                    .value_or(decode::DeserializerSet::Default());
+  const decode::DeserializerSet deserializers = DeserializersOf(cfg);
   c.idiag_ext = deserializers.IdiagExt();
   c.decode.deserializers = deserializers;
   c.io_uring = cfg.io_uring;
@@ -80,9 +88,7 @@ pipeline::StampOptions StampOptionsFrom(const config::Config& cfg) {
 
 pipeline::ReplayOptions ReplayOptionsFrom(const config::Config& cfg) {
   pipeline::ReplayOptions o;
-  // The parser validated the spec against decode's keys (BuiltinVocabulary).
-  o.deserializers = decode::ParseDeserializers(cfg.deserializers_spec)
-                        .value_or(decode::DeserializerSet::Default());
+  o.deserializers = DeserializersOf(cfg);
   o.modulus = cfg.modulus;
   return o;
 }

@@ -107,6 +107,13 @@ absl::Status UringReceiver::Arm() {
   return absl::OkStatus();
 }
 
+unsigned UringReceiver::CompletionsReady() const {
+  if (!ring_ready_) return 0;
+  const unsigned tail = __atomic_load_n(ring_->cq.ktail, __ATOMIC_ACQUIRE);
+  const unsigned head = __atomic_load_n(ring_->cq.khead, __ATOMIC_ACQUIRE);
+  return tail - head;
+}
+
 absl::StatusOr<int> UringReceiver::Poll(
     absl::Duration timeout, absl::FunctionRef<void(std::span<const uint8_t>, bool)> fn) {
   if (woken_) return 0;

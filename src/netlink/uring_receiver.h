@@ -12,7 +12,8 @@
 // costs resident memory without saving syscalls on a dump (each datagram needs the previous one
 // consumed before the kernel builds the next).
 //
-// Thread-compatible: owned and used by one reader thread (the ring is created SINGLE_ISSUER).
+// Thread-compatible: owned and used by one reader thread (the ring is created SINGLE_ISSUER);
+// CompletionsReady() is the exception.
 
 #include <cstddef>
 #include <cstdint>
@@ -53,6 +54,10 @@ class UringReceiver {
   // Returns at once once wake_fd has been signalled (see woken()).
   absl::StatusOr<int> Poll(absl::Duration timeout,
                            absl::FunctionRef<void(std::span<const uint8_t>, bool truncated)> fn);
+
+  // Completions the kernel posted that Poll() has not consumed yet. Safe from any thread (reads the
+  // completion queue's head and tail atomically).
+  unsigned CompletionsReady() const;
 
   const UringStats& stats() const { return stats_; }
   bool woken() const { return woken_; }

@@ -54,6 +54,7 @@ struct NamespaceCollector::Reader {
   uint32_t files_written = 0;
   bool capture_failed = false;
   std::unique_ptr<netlink::UringReceiver> uring;
+  std::atomic<const netlink::UringReceiver*> ring_view{nullptr};  // `uring`, for other readers
 };
 
 NamespaceCollector::NamespaceCollector(uint64_t inode, std::string name,
@@ -139,6 +140,8 @@ void NamespaceCollector::Stop() {
   }
   absl::MutexLock lock(&dump_mu_);
   active_ = false;
+  end_pending_ = false;
+  end_hint_.store(false);
 }
 
 bool NamespaceCollector::busy() const {
@@ -216,11 +219,9 @@ bool NamespaceCollector::SendFromLocked(size_t family_idx) {
 }
 
 bool NamespaceCollector::CompatFailed(uint32_t seq, int32_t code) {
-  uint64_t poll_id = 0;
   {
     absl::MutexLock lock(&dump_mu_);
-    if (!active_ || !compat_ || seq != current_seq_) return false;
-    poll_id = poll_id_;
+    if (!active_ || end_pending_ || !compat_ || seq != current_seq_) return false;
     if (code == -EINVAL || code == -EOPNOTSUPP) {
       // The kernel does not serve TCPDIAG_GETSOCK: it will not for any namespace either.
       ctx_->metrics->compat_refused->Increment();
@@ -238,28 +239,57 @@ bool NamespaceCollector::CompatFailed(uint32_t seq, int32_t code) {
                name(), std::strerror(-code));
     }
     // This dump's records still come, from the v2 pair.
-    if (stop_.load()) {
-      active_ = false;
-    } else if (!SendFromLocked(0)) {
-      return true;
-    }
+    if (!stop_.load() && !SendFromLocked(0)) return true;
+    // SendFromLocked() found nothing to send: the dump is over.
+    active_ = true;
+    EndWhenDrainedLocked();
   }
-  ctx_->listener->DumpFinished(poll_id, inode_);
   return true;
 }
 
 void NamespaceCollector::FamilyEnded(uint32_t seq) {
+  absl::MutexLock lock(&dump_mu_);
+  if (!active_ || end_pending_ || seq != current_seq_) return;  // a wake reply or a duplicate
+  // A compat dump is one request for every family.
+  if (!stop_.load() && !compat_ && !SendFromLocked(family_idx_ + 1)) {
+    return;  // the next family's dump is under way
+  }
+  active_ = true;  // until the end is reported
+  EndWhenDrainedLocked();
+}
+
+void NamespaceCollector::EndWhenDrainedLocked() {
+  end_pending_ = true;
+  end_hint_.store(true);
+}
+
+bool NamespaceCollector::RingsHoldCompletions() const {
+  if (!ctx_->opts.io_uring) return false;
+  for (const auto& r : readers_) {
+    const netlink::UringReceiver* ring = r->ring_view.load(std::memory_order_acquire);
+    if (ring != nullptr && ring->CompletionsReady() > 0) return true;
+  }
+  return false;
+}
+
+void NamespaceCollector::Release() {
+  // seq_cst: pairs with the increment in the io_uring reader, which comes before its ring's head
+  // moves past the completion (see RingsHoldCompletions()).
+  if (in_hand_.fetch_sub(1) == 1) MaybeReportEnd();
+}
+
+void NamespaceCollector::MaybeReportEnd() {
+  if (!end_hint_.load()) return;
   uint64_t poll_id = 0;
   {
     absl::MutexLock lock(&dump_mu_);
-    if (!active_ || seq != current_seq_) return;  // a wake reply or a duplicate
+    if (!end_pending_ || in_hand_.load() != 0 || RingsHoldCompletions()) return;
+    end_pending_ = false;
+    end_hint_.store(false);
+    active_ = false;
     poll_id = poll_id_;
-    if (stop_.load() || compat_) {  // a compat dump is one request for every family
-      active_ = false;
-    } else if (!SendFromLocked(family_idx_ + 1)) {
-      return;  // the next family's dump is under way
-    }
   }
+  // The listener is called without dump_mu_ held (it takes the poller's lock).
   ctx_->listener->DumpFinished(poll_id, inode_);
 }
 
@@ -365,7 +395,14 @@ void NamespaceCollector::RunSyscallReader(Reader* r) {
   while (!stop_.load(std::memory_order_relaxed)) {
     size_t len = 0;
     int err = 0;
-    const netlink::RecvResult res = socket_->Receive(span, &len, &err);
+    netlink::RecvResult res;
+    {
+      absl::MutexLock lock(&recv_mu_);
+      res = socket_->Receive(span, &len, &err);
+      if (res == netlink::RecvResult::kData || res == netlink::RecvResult::kTruncated) {
+        in_hand_.fetch_add(1);
+      }
+    }
     // A datagram received while stopping is still handled (its rows reach the final flush); a
     // wake-up reply carries kWakeSeq and yields nothing.
     const bool stopping = stop_.load(std::memory_order_relaxed);
@@ -375,9 +412,11 @@ void NamespaceCollector::RunSyscallReader(Reader* r) {
     switch (res) {
       case netlink::RecvResult::kData:
         HandleDatagram(r, span.first(len), false);
+        Release();
         break;
       case netlink::RecvResult::kTruncated:
         HandleDatagram(r, span.first(len), true);
+        Release();
         break;
       case netlink::RecvResult::kTimeout:
         ctx_->metrics->timeouts->Increment();
@@ -406,13 +445,18 @@ void NamespaceCollector::RunUringReader(Reader* r) {
     if (!rx.ok()) return;
   }
   r->uring = std::move(*rx);
+  r->ring_view.store(r->uring.get(), std::memory_order_release);
   const absl::Duration wait =
       ctx_->opts.recv_timeout > absl::ZeroDuration() ? ctx_->opts.recv_timeout : absl::Seconds(1);
   uint64_t rearms = r->uring->stats().rearms, nobufs = 0;
   while (!stop_.load(std::memory_order_relaxed)) {
     auto n = r->uring->Poll(wait, [&](std::span<const uint8_t> d, bool truncated) {
+      in_hand_.fetch_add(1);
       HandleDatagram(r, d, truncated);  // even when stopping: its rows reach the final flush
+      Release();
     });
+    // A completion that was not a datagram (a wake-up, a re-arm) may have held a dump's end back.
+    MaybeReportEnd();
     if (!n.ok()) {
       ctx_->metrics->recv_errors->Increment();
       XTCP_LOG(kWarn, "namespace %s reader %d: %s", r->netns, r->id,

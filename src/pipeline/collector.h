@@ -20,6 +20,13 @@
 // wakes them through DumpSocket::Wake() (the real socket asks the kernel for empty dumps, one reply
 // each), so deleting a namespace takes milliseconds, not a receive timeout.
 //
+// A dump's end is reported only once no reader still holds one of its datagrams: reader B may have
+// received datagram k while reader A, receiving k+1 (the DONE) after it, finishes first. Syscall
+// readers count a datagram as "in hand" under recv_mu_, taken across the receive, so every datagram
+// the kernel handed out before the DONE is counted before the DONE is seen; the reader that brings
+// the count back to zero reports the end. io_uring readers also wait out completions still queued
+// on another reader's ring.
+//
 // Locks: dump_mu_ guards the dump state machine (which family/seq is current, for which poll);
 // name_mu_ guards the name. Neither is held while calling the listener, which takes the poller's
 // lock: the order is never collector -> poller. The DumpSlots are lock-free (atomics), read by
@@ -156,6 +163,14 @@ class NamespaceCollector {
   // A fresh sequence number whose DumpSlot is armed with the current time.
   uint32_t ArmSlotLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(dump_mu_);
   void FamilyEnded(uint32_t seq) ABSL_LOCKS_EXCLUDED(dump_mu_);
+  // The dump is over: its end is reported once no datagram is in hand (see Release()).
+  void EndWhenDrainedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(dump_mu_);
+  // A datagram counted in in_hand_ is finished; the last one out reports a pending end.
+  void Release() ABSL_LOCKS_EXCLUDED(dump_mu_);
+  // Reports a pending end if nothing is in hand any more.
+  void MaybeReportEnd() ABSL_LOCKS_EXCLUDED(dump_mu_);
+  // io_uring: completions posted on some reader's ring and not yet consumed.
+  bool RingsHoldCompletions() const;
   // An NLMSG_ERROR of `code` for `seq`. True if it answered the current compat request: the v2
   // pair was sent instead (and the dump may be over). False: an ordinary dump error.
   bool CompatFailed(uint32_t seq, int32_t code) ABSL_LOCKS_EXCLUDED(dump_mu_);
@@ -175,6 +190,11 @@ class NamespaceCollector {
   std::vector<std::unique_ptr<Reader>> readers_;
   std::vector<std::thread> threads_;
   std::atomic<uint64_t> sockets_seen_{0};
+  // Syscall readers hold it across Receive() and the in_hand_ increment: the kernel's order of
+  // datagrams is then the order they are counted in.
+  absl::Mutex recv_mu_;
+  std::atomic<uint32_t> in_hand_{0};   // datagrams received and not yet finished
+  std::atomic<bool> end_hint_{false};  // end_pending_, readable without dump_mu_
 
   static constexpr size_t kSlots = 8;
   DumpSlot slots_[kSlots];
@@ -185,7 +205,8 @@ class NamespaceCollector {
   size_t family_idx_ ABSL_GUARDED_BY(dump_mu_) = 0;
   bool compat_ ABSL_GUARDED_BY(dump_mu_) = false;  // the current request is TCPDIAG_GETSOCK
   uint32_t current_seq_ ABSL_GUARDED_BY(dump_mu_) = 0;
-  size_t uring_ready_ ABSL_GUARDED_BY(dump_mu_) = 0;  // rings built (Start() waits for all)
+  bool end_pending_ ABSL_GUARDED_BY(dump_mu_) = false;  // over; waiting for in_hand_ to drain
+  size_t uring_ready_ ABSL_GUARDED_BY(dump_mu_) = 0;    // rings built (Start() waits for all)
   absl::Status uring_error_ ABSL_GUARDED_BY(dump_mu_);
 };
 

@@ -69,6 +69,14 @@ class FakeKernel {
     absl::MutexLock lock(&mu_);
     queue_.push_back(std::move(d));
   }
+  // The `nth` dump datagram handed out (0-based, wake-ups not counted) leaves Receive() only
+  // `delay` after it was taken off the queue: a reader preempted between the kernel's dequeue and
+  // its own decode, while other readers take the datagrams after it.
+  void SlowHandOut(size_t nth, absl::Duration delay) {
+    absl::MutexLock lock(&mu_);
+    slow_nth_ = nth;
+    slow_delay_ = delay;
+  }
   void FailSends(bool fail) {
     absl::MutexLock lock(&mu_);
     fail_sends_ = fail;
@@ -209,6 +217,14 @@ class FakeKernel {
 
   netlink::RecvResult Receive(std::span<uint8_t> buf, size_t* len, int* err,
                               absl::Duration timeout) {
+    absl::Duration linger;
+    const netlink::RecvResult r = Take(buf, len, err, timeout, &linger);
+    if (linger > absl::ZeroDuration()) absl::SleepFor(linger);  // kernel lock not held
+    return r;
+  }
+
+  netlink::RecvResult Take(std::span<uint8_t> buf, size_t* len, int* err, absl::Duration timeout,
+                           absl::Duration* linger) {
     absl::MutexLock lock(&mu_);
     auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return !wakes_.empty() || (!held_ && !queue_.empty());
@@ -220,6 +236,7 @@ class FakeKernel {
       return netlink::RecvResult::kTimeout;
     }
     std::deque<Datagram>& from = !wakes_.empty() ? wakes_ : queue_;
+    if (&from == &queue_ && handed_out_++ == slow_nth_) *linger = slow_delay_;
     Datagram d = std::move(from.front());
     from.pop_front();
     const size_t n = std::min(d.size(), buf.size());
@@ -242,6 +259,9 @@ class FakeKernel {
   bool held_ ABSL_GUARDED_BY(mu_) = false;
   bool fail_sends_ ABSL_GUARDED_BY(mu_) = false;
   int32_t refuse_compat_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t handed_out_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t slow_nth_ ABSL_GUARDED_BY(mu_) = SIZE_MAX;
+  absl::Duration slow_delay_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace xtcp::testing

@@ -64,6 +64,26 @@ TEST(Poller, PollEndsWhenEveryNamespaceIsDone) {
   EXPECT_EQ(p.h.consumer.reasons(), std::vector<FlushReason>{FlushReason::kPollEnd});
 }
 
+// Reader 1 takes the dump's first datagram and is held up before decoding it; reader 2 takes the
+// DONE after it. The poll must still end with every socket of the dump in its Envelope.
+TEST(Poller, DoneReadFirstWaitsForTheDatagramBeforeIt) {
+  for (const bool compat : {true, false}) {
+    SCOPED_TRACE(compat ? "TCPDIAG_GETSOCK dump" : "v2 pair");
+    PollHarness p(0);
+    p.h.ctx.opts.compat_dump = compat;
+    p.kernels.push_back(std::make_unique<FakeKernel>());
+    FakeKernel& k = *p.kernels.back();
+    // Sockets first, the DONE in a datagram of its own (v2: the AF_INET6 dump is a lone DONE).
+    k.SetDump(AF_INET, {Sockets({100, 101, 102}, /*done=*/false), Sockets({}, /*done=*/true)});
+    k.SlowHandOut(0, absl::Milliseconds(200));
+    p.collectors.push_back(p.h.Collector(&k, 1));
+    const pipeline::PollResult r = p.poller.PollOnce(p.Targets());
+    EXPECT_FALSE(r.timed_out);
+    EXPECT_EQ(p.h.consumer.Records().size(), 3u);
+    EXPECT_EQ(p.h.consumer.reasons(), std::vector<FlushReason>{FlushReason::kPollEnd});
+  }
+}
+
 TEST(Poller, TimeoutMidDumpFlushesAndLateDoneEndsNothing) {
   PollHarness p(2, Fast(absl::Milliseconds(100)));
   p.kernels[1]->Hold();

@@ -140,8 +140,7 @@ void NamespaceCollector::Stop() {
   }
   absl::MutexLock lock(&dump_mu_);
   active_ = false;
-  end_pending_ = false;
-  end_hint_.store(false);
+  end_pending_.store(false);
 }
 
 bool NamespaceCollector::busy() const {
@@ -157,6 +156,7 @@ bool NamespaceCollector::StartPoll(uint64_t poll_id) {
     active_ = true;
     poll_id_ = poll_id;
     finished = SendFirstLocked();
+    if (finished) active_ = false;  // nothing was sent: no datagram can be in hand
   }
   // The listener is called without dump_mu_ held (it takes the engine's lock).
   if (finished) ctx_->listener->DumpFinished(poll_id, inode_);
@@ -198,7 +198,6 @@ bool NamespaceCollector::SendFirstLocked() {
   compat_ = false;
   ctx_->metrics->send_errors->Increment();
   XTCP_LOG(kWarn, "namespace %s: %s", name(), std::string(s.message()));
-  active_ = false;
   return true;
 }
 
@@ -214,14 +213,13 @@ bool NamespaceCollector::SendFromLocked(size_t family_idx) {
     ctx_->metrics->send_errors->Increment();
     XTCP_LOG(kWarn, "namespace %s: %s", name(), std::string(s.message()));
   }
-  active_ = false;
   return true;
 }
 
 bool NamespaceCollector::CompatFailed(uint32_t seq, int32_t code) {
   {
     absl::MutexLock lock(&dump_mu_);
-    if (!active_ || end_pending_ || !compat_ || seq != current_seq_) return false;
+    if (!active_ || end_pending_.load() || !compat_ || seq != current_seq_) return false;
     if (code == -EINVAL || code == -EOPNOTSUPP) {
       // The kernel does not serve TCPDIAG_GETSOCK: it will not for any namespace either.
       ctx_->metrics->compat_refused->Increment();
@@ -239,28 +237,17 @@ bool NamespaceCollector::CompatFailed(uint32_t seq, int32_t code) {
                name(), std::strerror(-code));
     }
     // This dump's records still come, from the v2 pair.
-    if (!stop_.load() && !SendFromLocked(0)) return true;
-    // SendFromLocked() found nothing to send: the dump is over.
-    active_ = true;
-    EndWhenDrainedLocked();
+    // Stopping, or SendFromLocked() found nothing to send: the dump is over.
+    if (stop_.load() || SendFromLocked(0)) end_pending_.store(true);
   }
   return true;
 }
 
 void NamespaceCollector::FamilyEnded(uint32_t seq) {
   absl::MutexLock lock(&dump_mu_);
-  if (!active_ || end_pending_ || seq != current_seq_) return;  // a wake reply or a duplicate
-  // A compat dump is one request for every family.
-  if (!stop_.load() && !compat_ && !SendFromLocked(family_idx_ + 1)) {
-    return;  // the next family's dump is under way
-  }
-  active_ = true;  // until the end is reported
-  EndWhenDrainedLocked();
-}
-
-void NamespaceCollector::EndWhenDrainedLocked() {
-  end_pending_ = true;
-  end_hint_.store(true);
+  if (!active_ || end_pending_.load() || seq != current_seq_) return;  // a wake reply, a duplicate
+  // A compat dump is one request for every family; otherwise the next family's dump may follow.
+  if (stop_.load() || compat_ || SendFromLocked(family_idx_ + 1)) end_pending_.store(true);
 }
 
 bool NamespaceCollector::RingsHoldCompletions() const {
@@ -279,13 +266,12 @@ void NamespaceCollector::Release() {
 }
 
 void NamespaceCollector::MaybeReportEnd() {
-  if (!end_hint_.load()) return;
+  if (!end_pending_.load()) return;  // the common case, without the lock
   uint64_t poll_id = 0;
   {
     absl::MutexLock lock(&dump_mu_);
-    if (!end_pending_ || in_hand_.load() != 0 || RingsHoldCompletions()) return;
-    end_pending_ = false;
-    end_hint_.store(false);
+    if (!end_pending_.load() || in_hand_.load() != 0 || RingsHoldCompletions()) return;
+    end_pending_.store(false);
     active_ = false;
     poll_id = poll_id_;
   }
@@ -396,26 +382,21 @@ void NamespaceCollector::RunSyscallReader(Reader* r) {
     size_t len = 0;
     int err = 0;
     netlink::RecvResult res;
+    bool datagram = false;
     {
       absl::MutexLock lock(&recv_mu_);
       res = socket_->Receive(span, &len, &err);
-      if (res == netlink::RecvResult::kData || res == netlink::RecvResult::kTruncated) {
-        in_hand_.fetch_add(1);
-      }
+      datagram = res == netlink::RecvResult::kData || res == netlink::RecvResult::kTruncated;
+      if (datagram) in_hand_.fetch_add(1);
     }
     // A datagram received while stopping is still handled (its rows reach the final flush); a
     // wake-up reply carries kWakeSeq and yields nothing.
     const bool stopping = stop_.load(std::memory_order_relaxed);
-    if (stopping && res != netlink::RecvResult::kData && res != netlink::RecvResult::kTruncated) {
-      break;
-    }
+    if (stopping && !datagram) break;
     switch (res) {
       case netlink::RecvResult::kData:
-        HandleDatagram(r, span.first(len), false);
-        Release();
-        break;
       case netlink::RecvResult::kTruncated:
-        HandleDatagram(r, span.first(len), true);
+        HandleDatagram(r, span.first(len), res == netlink::RecvResult::kTruncated);
         Release();
         break;
       case netlink::RecvResult::kTimeout:

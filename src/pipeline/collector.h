@@ -155,7 +155,8 @@ class NamespaceCollector {
   void HandleDatagram(Reader* r, std::span<const uint8_t> d, bool truncated)
       ABSL_LOCKS_EXCLUDED(dump_mu_, name_mu_);
   // Sends a dump's first request: the compat one if wanted and not refused, else the v2 request
-  // of families[0]. Returns true when nothing could be sent: the dump is over.
+  // of families[0]. Returns true when nothing could be sent: the dump is over (active_ is left
+  // to the caller).
   bool SendFirstLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(dump_mu_);
   // Sends the dump request of families[family_idx] (or, if sending fails, of the next family that
   // can be sent). Returns true when no family is left: the dump is over.
@@ -163,8 +164,6 @@ class NamespaceCollector {
   // A fresh sequence number whose DumpSlot is armed with the current time.
   uint32_t ArmSlotLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(dump_mu_);
   void FamilyEnded(uint32_t seq) ABSL_LOCKS_EXCLUDED(dump_mu_);
-  // The dump is over: its end is reported once no datagram is in hand (see Release()).
-  void EndWhenDrainedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(dump_mu_);
   // A datagram counted in in_hand_ is finished; the last one out reports a pending end.
   void Release() ABSL_LOCKS_EXCLUDED(dump_mu_);
   // Reports a pending end if nothing is in hand any more.
@@ -193,8 +192,10 @@ class NamespaceCollector {
   // Syscall readers hold it across Receive() and the in_hand_ increment: the kernel's order of
   // datagrams is then the order they are counted in.
   absl::Mutex recv_mu_;
-  std::atomic<uint32_t> in_hand_{0};   // datagrams received and not yet finished
-  std::atomic<bool> end_hint_{false};  // end_pending_, readable without dump_mu_
+  std::atomic<uint32_t> in_hand_{0};  // datagrams received and not yet finished
+  // The dump is over and its end waits for in_hand_ to drain. Written under dump_mu_ only; read
+  // without it as the readers' fast check.
+  std::atomic<bool> end_pending_{false};
 
   static constexpr size_t kSlots = 8;
   DumpSlot slots_[kSlots];
@@ -205,8 +206,7 @@ class NamespaceCollector {
   size_t family_idx_ ABSL_GUARDED_BY(dump_mu_) = 0;
   bool compat_ ABSL_GUARDED_BY(dump_mu_) = false;  // the current request is TCPDIAG_GETSOCK
   uint32_t current_seq_ ABSL_GUARDED_BY(dump_mu_) = 0;
-  bool end_pending_ ABSL_GUARDED_BY(dump_mu_) = false;  // over; waiting for in_hand_ to drain
-  size_t uring_ready_ ABSL_GUARDED_BY(dump_mu_) = 0;    // rings built (Start() waits for all)
+  size_t uring_ready_ ABSL_GUARDED_BY(dump_mu_) = 0;  // rings built (Start() waits for all)
   absl::Status uring_error_ ABSL_GUARDED_BY(dump_mu_);
 };
 

@@ -380,7 +380,8 @@ constexpr FlagRow kFlags[] = {
      .proto = "netlinkers",
      .lo = 1,
      .hi = 100,
-     .help = "Reader threads per namespace socket (1-100)"},
+     .help = "Reader threads shared by every namespace's socket (1-100); the thread count does not "
+             "grow with namespaces"},
     {.name = "netlinkersDoneChanSize",
      .env = "NETLINKERS_DONE_CHAN_SIZE",
      .topic = kCollection,
@@ -481,8 +482,8 @@ constexpr FlagRow kFlags[] = {
      .topic = kCollection,
      .field = Field<&Config::io_uring>(),
      .proto = "io_uring",
-     .help = "Read netlink replies through io_uring instead of recvmsg(2): one ring per namespace "
-             "(then -netlinkers does not apply)"},
+     .help = "Read netlink replies through io_uring instead of recvmsg(2): -netlinkers rings, "
+             "each namespace's socket on one of them"},
     {.name = "ioUringRecvBatch",
      .topic = kCollection,
      .field = Field<&Config::io_uring_recv_batch>(),
@@ -500,8 +501,8 @@ constexpr FlagRow kFlags[] = {
     {.name = "maxThreads",
      .topic = kCollection,
      .field = Field<&Config::max_threads>(),
-     .help = "Upper bound on the daemon's threads; namespaces that would exceed it are refused and "
-             "counted; 0 = no bound"},
+     .help = "Upper bound on the daemon's threads; namespaces add none (readers are shared), but "
+             "one is refused and counted while the process is at the bound; 0 = no bound"},
 
     // ---- output ----
     {.name = "marshal",

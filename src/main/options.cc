@@ -42,10 +42,9 @@ pipeline::EngineOptions EngineOptionsFrom(const config::Config& cfg) {
   o.nlmsg_seq = cfg.nlmsg_seq;
 
   pipeline::CollectorOptions& c = o.collector;
-  // With -ioUring one ring per namespace reads: its multishot receive drains a whole dump in one
-  // wait, and further rings armed on the same socket would only be woken for nothing (every ring
-  // polls the socket), costing CPU and buffer memory. -netlinkers sets the syscall readers.
-  c.readers = cfg.io_uring ? 1 : cfg.netlinkers;
+  // -netlinkers sizes the reader pool shared by every namespace: epoll readers, or with -ioUring
+  // that many rings (each namespace's socket on one of them).
+  c.readers = cfg.netlinkers;
   c.buffer_size = cfg.RecvBufferSize();
   c.recv_timeout = absl::Milliseconds(static_cast<int64_t>(cfg.nl_timeout_ms));
   c.modulus = cfg.modulus == 0 ? 1 : cfg.modulus;

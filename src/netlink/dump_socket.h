@@ -4,11 +4,14 @@
 // tests (tests/fakes/fake_kernel.h).
 //
 //   collector --Send(dump request, seq s)--> kernel
-//   readers   <--Receive(datagram)--------- replies, each message carrying seq s, ending in DONE
-//   Stop()    --Wake(n)--> n blocked Receive() calls return (each gets one datagram of kWakeSeq)
+//   reader pool: poll_fd() readable --TryReceive()--> one datagram, each message carrying seq s,
+//   the last one ending in DONE
 //
-// Thread-safety: Send, Receive and Wake may be called from several threads at once (each datagram
-// goes to exactly one receiver). SetReceiveTimeout is called once, before the readers start.
+// Nobody blocks in a DumpSocket: the shared reader pool (pipeline/reader_pool.h) waits for
+// poll_fd() to be readable (epoll or io_uring) and then takes one datagram without waiting.
+//
+// Thread-safety: Send and TryReceive may be called from several threads at once (each datagram
+// goes to exactly one receiver).
 
 #include <sys/types.h>
 
@@ -17,14 +20,13 @@
 #include <span>
 
 #include "absl/status/status.h"
-#include "absl/time/time.h"
 
 namespace xtcp::netlink {
 
-// Outcome of one receive.
+// Outcome of one receive. kTimeout: nothing was queued.
 enum class RecvResult { kData, kTimeout, kTruncated, kError };
 
-// Sequence number of the wake-up requests (and their replies); never a real dump's.
+// A sequence number never given to a dump (the collectors skip it).
 inline constexpr uint32_t kWakeSeq = 0;
 
 class DumpSocket {
@@ -34,20 +36,17 @@ class DumpSocket {
   // The socket's fd, for io_uring; -1 when there is none (a fake), which rules out -ioUring.
   virtual int fd() const = 0;
 
-  // How long Receive() waits; zero means until data (Wake() still ends the wait).
-  virtual absl::Status SetReceiveTimeout(absl::Duration timeout) = 0;
+  // An fd that polls readable (level-triggered) while a datagram can be received: the socket
+  // itself, or an eventfd standing in for it (a fake).
+  virtual int poll_fd() const = 0;
 
   // Sends one request datagram. Unavailable when the kernel refused it (no reply will come).
   virtual absl::Status Send(std::span<const uint8_t> request) = 0;
 
-  // Receives one datagram into `buf`; `*len` is its size. kTruncated when it did not fit (its
-  // head is in `buf`, the rest is lost); kTimeout when the receive timeout expired; kError with
-  // `*err` an errno.
-  virtual RecvResult Receive(std::span<uint8_t> buf, size_t* len, int* err) = 0;
-
-  // Makes `n` receivers return: each gets one datagram whose messages carry kWakeSeq (or a
-  // timeout). Used by Stop() so that readers notice it at once.
-  virtual void Wake(size_t n) = 0;
+  // Takes one queued datagram into `buf` without waiting; `*len` is its size. kTruncated when it
+  // did not fit (its head is in `buf`, the rest is lost); kTimeout when nothing was queued; kError
+  // with `*err` an errno.
+  virtual RecvResult TryReceive(std::span<uint8_t> buf, size_t* len, int* err) = 0;
 };
 
 }  // namespace xtcp::netlink

@@ -3,8 +3,8 @@
 // whatever network namespace the calling thread is in; the socket stays bound to that namespace for
 // its whole life.
 //
-// Thread-safety: Send/Receive/Wake may be called from several threads at once (the kernel hands
-// each datagram to exactly one receiver); creation and destruction are single-threaded.
+// Thread-safety: Send/TryReceive may be called from several threads at once (the kernel hands each
+// datagram to exactly one receiver); creation and destruction are single-threaded.
 
 #include <sys/types.h>
 
@@ -15,7 +15,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
 #include "netlink/dump_socket.h"
 
 struct mnl_socket;
@@ -31,18 +30,13 @@ class NetlinkSocket final : public DumpSocket {
   NetlinkSocket& operator=(const NetlinkSocket&) = delete;
 
   int fd() const override;
-
-  // SO_RCVTIMEO; zero means block forever.
-  absl::Status SetReceiveTimeout(absl::Duration timeout) override;
+  int poll_fd() const override { return fd(); }
 
   absl::Status Send(std::span<const uint8_t> request) override;
 
-  // kTimeout on SO_RCVTIMEO expiry; EINTR is retried.
-  RecvResult Receive(std::span<uint8_t> buf, size_t* len, int* err) override;
-
-  // Asks the kernel for `n` empty dumps (no TCP states requested), seq kWakeSeq: each is answered
-  // with a lone NLMSG_DONE, or with EBUSY while a real dump runs; one datagram either way.
-  void Wake(size_t n) override;
+  // recv(MSG_DONTWAIT | MSG_TRUNC): kTimeout when nothing is queued; EINTR is retried. Receiving
+  // is also what lets the kernel build a dump's next datagram.
+  RecvResult TryReceive(std::span<uint8_t> buf, size_t* len, int* err) override;
 
  private:
   explicit NetlinkSocket(mnl_socket* nl) : nl_(nl) {}

@@ -1,22 +1,28 @@
 #pragma once
-// UringReceiver: receives netlink datagrams through an io_uring ring (the -ioUring reader).
+// UringReceiver: receives netlink datagrams of several sockets through one io_uring ring (a reader
+// thread of the -ioUring reader pool).
 //
-// One multishot IORING_OP_RECV stays armed on the socket and the kernel picks a buffer for each
-// datagram from a ring of provided buffers owned by this receiver:
+// Each added socket has a multishot IORING_OP_RECV armed, tagged with the caller's tag; the kernel
+// picks a buffer for each datagram from a ring of provided buffers shared by every socket of the
+// ring:
 //
-//   kernel --CQE(res, buffer id, F_MORE)--> Poll() --fn(datagram)--> buffer back on the ring
+//   kernel --CQE(tag, res, buffer id, F_MORE)--> Poll() --fn(tag, datagram)--> buffer back on ring
 //
 // The recv is issued with MSG_TRUNC, so a CQE's result is the datagram's real size and a datagram
-// larger than a buffer is reported as truncated rather than silently cut. Buffers: min(recv_batch,
-// 8) rounded to a power of two — the ring's memory is touched round-robin, so a larger ring only
-// costs resident memory without saving syscalls on a dump (each datagram needs the previous one
-// consumed before the kernel builds the next).
+// larger than a buffer is reported as truncated rather than silently cut. A recv that ends (no
+// F_MORE: out of buffers, an error) is re-armed by the next Poll(); a datagram the kernel could not
+// place stays queued on its socket until then. Buffers: min(recv_batch, 8) rounded to a power of
+// two, shared by the ring's sockets — each socket has at most one dump's datagram in flight (the
+// kernel builds the next one only once the previous one is consumed).
 //
-// Thread-compatible: owned and used by one reader thread (the ring is created SINGLE_ISSUER);
-// CompletionsReady() is the exception.
+// A `wake_fd` (an eventfd, or -1) is polled by the ring too: writing to it ends the current Poll()
+// with woken() true; the owner reads the eventfd and calls RearmWake().
+//
+// Thread-compatible: owned and used by one thread (the ring is created SINGLE_ISSUER).
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 
@@ -38,34 +44,47 @@ struct UringStats {
 
 class UringReceiver {
  public:
+  // Tags below this are the receiver's own.
+  static constexpr uint64_t kFirstTag = 16;
+
   // Fails with a clear message when the kernel lacks io_uring, multishot recv or buffer rings.
-  // `wake_fd` (an eventfd, or -1) is polled by the ring too: writing to it ends the current Poll()
-  // of every receiver sharing it, so their owners can notice a stop request at once.
-  static absl::StatusOr<std::unique_ptr<UringReceiver>> Create(int fd, size_t buffer_size,
+  static absl::StatusOr<std::unique_ptr<UringReceiver>> Create(size_t buffer_size,
                                                                uint32_t recv_batch,
-                                                               uint32_t cqe_batch,
-                                                               int wake_fd = -1);
+                                                               uint32_t cqe_batch, int wake_fd);
   ~UringReceiver();
   UringReceiver(const UringReceiver&) = delete;
   UringReceiver& operator=(const UringReceiver&) = delete;
 
-  // Waits up to `timeout` for at least one datagram, then hands every completed one (at most
-  // cqe_batch) to `fn` (data, truncated). Returns how many datagrams were handed over.
-  // Returns at once once wake_fd has been signalled (see woken()).
-  absl::StatusOr<int> Poll(absl::Duration timeout,
-                           absl::FunctionRef<void(std::span<const uint8_t>, bool truncated)> fn);
+  // Arms a recv on `fd`; its datagrams reach Poll()'s fn with `tag` (>= kFirstTag, unique).
+  absl::Status Add(int fd, uint64_t tag);
+  // Cancels `tag`'s recv; none of its datagrams reach fn afterwards (any still queued in the ring
+  // are dropped, their buffers recycled). The fd may be closed once this returns.
+  void Remove(uint64_t tag);
+  size_t sockets() const { return sockets_.size(); }
 
-  // Completions the kernel posted that Poll() has not consumed yet. Safe from any thread (reads the
-  // completion queue's head and tail atomically).
-  unsigned CompletionsReady() const;
+  // Re-arms ended recvs, waits up to `timeout` for a completion, then hands every completed
+  // datagram (at most cqe_batch) to `fn` (tag, data, truncated). Returns how many were handed.
+  absl::StatusOr<int> Poll(
+      absl::Duration timeout,
+      absl::FunctionRef<void(uint64_t tag, std::span<const uint8_t>, bool truncated)> fn);
+
+  // The wake fd fired during a Poll() (cleared by RearmWake()).
+  bool woken() const { return woken_; }
+  absl::Status RearmWake();
 
   const UringStats& stats() const { return stats_; }
-  bool woken() const { return woken_; }
   size_t buffer_count() const { return nbufs_; }
 
  private:
+  struct Socket {
+    int fd = -1;
+    bool armed = false;
+  };
   UringReceiver() = default;
-  absl::Status Arm();
+  // Queues a multishot recv for `tag` (submitted by the caller).
+  absl::Status PrepRecv(uint64_t tag, Socket& s);
+  absl::Status PrepWake();
+  absl::Status Submit();
 
   std::unique_ptr<io_uring> ring_;
   bool ring_ready_ = false;
@@ -75,10 +94,10 @@ class UringReceiver {
   size_t nbufs_ = 0;
   size_t buffer_size_ = 0;
   uint32_t cqe_batch_ = 0;
-  int fd_ = -1;
   int wake_fd_ = -1;
-  bool armed_ = false;
   bool woken_ = false;
+  bool rearm_needed_ = false;  // some socket's recv ended
+  std::map<uint64_t, Socket> sockets_;
   UringStats stats_;
 };
 

@@ -1,8 +1,6 @@
 #include "pipeline/collector.h"
 
-#include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -12,7 +10,6 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "decode/request.h"
-#include "netlink/uring_receiver.h"
 #include "pipeline/capture_file.h"
 #include "pipeline/row_batch.h"
 
@@ -36,6 +33,7 @@ CollectorMetrics::CollectorMetrics(Metrics* m) : metrics(m) {
   modulus_skipped = &m->Count("Deserialize", "continue", "count");
   uring_rearms = &m->Count("NetlinkerIoUring", "recv", "count");
   uring_no_buffers = &m->Count("NetlinkerIoUring", "noBuffers", "count");
+  reader_errors = &m->Count("Netlinker", "readerWait", "error");
   compat_refused = &m->Count("Netlinker", "compatRefused", "count");
   for (size_t i = 0; i < decode::kProblemCount; ++i) {
     const auto l = decode::LabelsOf(static_cast<decode::Problem>(i));
@@ -43,9 +41,13 @@ CollectorMetrics::CollectorMetrics(Metrics* m) : metrics(m) {
   }
 }
 
-struct NamespaceCollector::Reader {
+// A pool reader's state: its decode scratch and row batch, stamped for the collector whose datagram
+// it handles (Adopt()).
+class CollectorReader final : public ReaderLocal {
+ public:
   uint32_t id = 0;
-  std::string netns;  // the name this reader stamps (meta.netns points here)
+  uint64_t owner = 0;  // serial of the collector the meta below is for (0: none yet)
+  std::string netns;   // the name this reader stamps (meta.netns points here)
   uint32_t netns_gen = 0;
   record::FlatRecord scratch;
   RowBatch batch;
@@ -53,14 +55,46 @@ struct NamespaceCollector::Reader {
   decode::DecodeProblems problems;
   uint32_t files_written = 0;
   bool capture_failed = false;
-  std::unique_ptr<netlink::UringReceiver> uring;
-  std::atomic<const netlink::UringReceiver*> ring_view{nullptr};  // `uring`, for other readers
 };
+
+std::unique_ptr<ReaderLocal> MakeCollectorReader(const CollectorContext* ctx, uint32_t id) {
+  auto r = std::make_unique<CollectorReader>();
+  r->id = id;
+  ctx->stamps->Apply(&r->scratch.meta);
+  r->scratch.meta.netlinker_id = id;
+  return r;
+}
+
+std::unique_ptr<ReaderPool> MakeReaderPool(const CollectorContext* ctx) {
+  ReaderPoolOptions o;
+  o.threads = ctx->opts.readers == 0 ? 1 : ctx->opts.readers;
+  o.io_uring = ctx->opts.io_uring;
+  o.buffer_size = ctx->opts.buffer_size;
+  o.idle_wait = ctx->opts.recv_timeout;
+  o.uring_recv_batch = ctx->opts.uring_recv_batch;
+  o.uring_cqe_batch = ctx->opts.uring_cqe_batch;
+  o.make_local = [ctx](uint32_t id) { return MakeCollectorReader(ctx, id); };
+  if (ctx->metrics != nullptr) {
+    o.counters.idle_wait = ctx->metrics->timeouts;
+    o.counters.uring_rearms = ctx->metrics->uring_rearms;
+    o.counters.uring_no_buffers = ctx->metrics->uring_no_buffers;
+    o.counters.errors = ctx->metrics->reader_errors;
+  }
+  return std::make_unique<ReaderPool>(std::move(o));
+}
+
+namespace {
+std::atomic<uint64_t> next_serial{1};
+}  // namespace
 
 NamespaceCollector::NamespaceCollector(uint64_t inode, std::string name,
                                        std::unique_ptr<netlink::DumpSocket> socket,
                                        CollectorContext* ctx)
-    : inode_(inode), name_(std::move(name)), socket_(std::move(socket)), ctx_(ctx) {}
+    : inode_(inode),
+      name_(std::move(name)),
+      socket_(std::move(socket)),
+      ctx_(ctx),
+      serial_(next_serial.fetch_add(1)) {}
 
 NamespaceCollector::~NamespaceCollector() { Stop(); }
 
@@ -76,67 +110,21 @@ void NamespaceCollector::Rename(std::string name) {
 }
 
 absl::Status NamespaceCollector::Start() {
-  if (absl::Status s = socket_->SetReceiveTimeout(ctx_->opts.recv_timeout); !s.ok()) return s;
-  const uint32_t n = ctx_->opts.readers == 0 ? 1 : ctx_->opts.readers;
-  for (uint32_t i = 0; i < n; ++i) {
-    auto r = std::make_unique<Reader>();
-    r->id = i;
-    ctx_->stamps->Apply(&r->scratch.meta);
-    r->netns = name();
-    r->scratch.meta.netns = r->netns;
-    r->scratch.meta.netns_inode = inode_;
-    r->scratch.meta.socket_fd = static_cast<uint64_t>(socket_->fd());
-    r->scratch.meta.netlinker_id = i;
-    readers_.push_back(std::move(r));
-  }
-  if (ctx_->opts.io_uring && socket_->fd() < 0) {
-    return absl::FailedPreconditionError("-ioUring needs a kernel socket (this one has no fd)");
-  }
-  if (!ctx_->opts.io_uring) {
-    for (auto& r : readers_) threads_.emplace_back([this, p = r.get()] { RunSyscallReader(p); });
-    return absl::OkStatus();
-  }
-  // io_uring rings are SINGLE_ISSUER: each reader builds its own, on its own thread. Wait for all
-  // of them so a kernel without the needed features is a clear error, not a silent namespace.
-  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake_fd_ < 0) return absl::InternalError(absl::StrCat("eventfd: ", std::strerror(errno)));
-  for (auto& r : readers_) threads_.emplace_back([this, p = r.get()] { RunUringReader(p); });
-  absl::Status err;
-  {
-    absl::MutexLock lock(&dump_mu_);
-    const size_t want = readers_.size();
-    auto settled_fn = [this, want]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(dump_mu_) {
-      return uring_ready_ == want || !uring_error_.ok();
-    };
-    const bool settled = dump_mu_.AwaitWithTimeout(absl::Condition(&settled_fn), absl::Seconds(10));
-    if (!uring_error_.ok()) {
-      err = uring_error_;
-    } else if (!settled) {
-      err = absl::DeadlineExceededError("-ioUring: readers did not set up their rings within 10s");
-    }
-  }
-  if (!err.ok()) Stop();
-  return err;
+  if (ctx_->pool == nullptr)
+    return absl::FailedPreconditionError("collector without a reader pool");
+  absl::Status s = ctx_->pool->Add(this, socket_->poll_fd(), socket_->fd());
+  registered_ = s.ok();
+  return s;
 }
 
 void NamespaceCollector::Stop() {
-  if (stop_.exchange(true)) {
-    for (auto& t : threads_) {
-      if (t.joinable()) t.join();
-    }
-    return;
-  }
-  socket_->Wake(threads_.size());
-  if (wake_fd_ >= 0) {
-    const uint64_t one = 1;
-    (void)!::write(wake_fd_, &one, sizeof(one));
-  }
-  for (auto& t : threads_) t.join();
-  threads_.clear();
-  readers_.clear();  // io_uring rings and buffers go with their readers
-  if (wake_fd_ >= 0) {
-    ::close(wake_fd_);
-    wake_fd_ = -1;
+  stop_.store(true);
+  if (registered_) {
+    // Returns once no reader is inside OnReadable()/OnDatagram(): a datagram taken before is still
+    // handled (its rows reach the final flush); what is left queued on the socket is dropped with
+    // it.
+    ctx_->pool->Remove(this);
+    registered_ = false;
   }
   absl::MutexLock lock(&dump_mu_);
   active_ = false;
@@ -250,18 +238,7 @@ void NamespaceCollector::FamilyEnded(uint32_t seq) {
   if (stop_.load() || compat_ || SendFromLocked(family_idx_ + 1)) end_pending_.store(true);
 }
 
-bool NamespaceCollector::RingsHoldCompletions() const {
-  if (!ctx_->opts.io_uring) return false;
-  for (const auto& r : readers_) {
-    const netlink::UringReceiver* ring = r->ring_view.load(std::memory_order_acquire);
-    if (ring != nullptr && ring->CompletionsReady() > 0) return true;
-  }
-  return false;
-}
-
 void NamespaceCollector::Release() {
-  // seq_cst: pairs with the increment in the io_uring reader, which comes before its ring's head
-  // moves past the completion (see RingsHoldCompletions()).
   if (in_hand_.fetch_sub(1) == 1) MaybeReportEnd();
 }
 
@@ -270,7 +247,7 @@ void NamespaceCollector::MaybeReportEnd() {
   uint64_t poll_id = 0;
   {
     absl::MutexLock lock(&dump_mu_);
-    if (!end_pending_.load() || in_hand_.load() != 0 || RingsHoldCompletions()) return;
+    if (!end_pending_.load() || in_hand_.load() != 0) return;
     end_pending_.store(false);
     active_ = false;
     poll_id = poll_id_;
@@ -284,7 +261,7 @@ NamespaceCollector::DumpSlot* NamespaceCollector::FindSlot(uint32_t seq) {
   return slot.seq.load(std::memory_order_acquire) == seq ? &slot : nullptr;
 }
 
-void NamespaceCollector::MaybeCapture(Reader* r, std::span<const uint8_t> d) {
+void NamespaceCollector::MaybeCapture(CollectorReader* r, std::span<const uint8_t> d) {
   if (r->files_written >= ctx_->opts.write_files || r->capture_failed) return;
   const std::string stamp =
       absl::FormatTime("%Y-%m-%dT%H:%M:%E9S%Ez", absl::Now(), absl::LocalTimeZone());
@@ -300,17 +277,22 @@ void NamespaceCollector::MaybeCapture(Reader* r, std::span<const uint8_t> d) {
   ++r->files_written;
 }
 
-void NamespaceCollector::HandleDatagram(Reader* r, std::span<const uint8_t> d, bool truncated) {
-  // A wake-up's reply (DONE, or EBUSY while a dump runs) only ends a blocked receive: not counted,
-  // not captured, not decoded.
-  if (d.size() >= decode::kNlmsgHdrLen && decode::Load<uint32_t>(d.data() + 8) == kWakeSeq) return;
+void NamespaceCollector::Adopt(CollectorReader* r) {
+  const uint32_t gen = name_gen_.load(std::memory_order_acquire);
+  if (r->owner == serial_ && gen == r->netns_gen) return;  // the common case: no lock
+  absl::MutexLock lock(&name_mu_);
+  r->owner = serial_;
+  r->netns = name_;
+  r->netns_gen = gen;
+  r->scratch.meta.netns = r->netns;
+  r->scratch.meta.netns_inode = inode_;
+  r->scratch.meta.socket_fd = static_cast<uint64_t>(socket_->fd());
+}
+
+void NamespaceCollector::HandleDatagram(CollectorReader* r, std::span<const uint8_t> d,
+                                        bool truncated) {
   CollectorMetrics& m = *ctx_->metrics;
-  if (const uint32_t gen = name_gen_.load(std::memory_order_acquire); gen != r->netns_gen) {
-    absl::MutexLock lock(&name_mu_);
-    r->netns = name_;
-    r->netns_gen = gen;
-    r->scratch.meta.netns = r->netns;
-  }
+  Adopt(r);
   m.packets->Increment();
   m.bytes->Increment(static_cast<double>(d.size()));
   if (truncated) m.truncated->Increment();
@@ -374,86 +356,36 @@ void NamespaceCollector::HandleDatagram(Reader* r, std::span<const uint8_t> d, b
   if (w.done) FamilyEnded(w.done_seq);
 }
 
-void NamespaceCollector::RunSyscallReader(Reader* r) {
-  std::unique_ptr<uint8_t[]> buf =
-      std::make_unique_for_overwrite<uint8_t[]>(ctx_->opts.buffer_size);
-  const std::span<uint8_t> span(buf.get(), ctx_->opts.buffer_size);
-  while (!stop_.load(std::memory_order_relaxed)) {
-    size_t len = 0;
-    int err = 0;
-    netlink::RecvResult res;
-    bool datagram = false;
-    {
-      absl::MutexLock lock(&recv_mu_);
-      res = socket_->Receive(span, &len, &err);
-      datagram = res == netlink::RecvResult::kData || res == netlink::RecvResult::kTruncated;
-      if (datagram) in_hand_.fetch_add(1);
-    }
-    // A datagram received while stopping is still handled (its rows reach the final flush); a
-    // wake-up reply carries kWakeSeq and yields nothing.
-    const bool stopping = stop_.load(std::memory_order_relaxed);
-    if (stopping && !datagram) break;
-    switch (res) {
-      case netlink::RecvResult::kData:
-      case netlink::RecvResult::kTruncated:
-        HandleDatagram(r, span.first(len), res == netlink::RecvResult::kTruncated);
-        Release();
-        break;
-      case netlink::RecvResult::kTimeout:
-        ctx_->metrics->timeouts->Increment();
-        break;
-      case netlink::RecvResult::kError:
-        ctx_->metrics->recv_errors->Increment();
-        XTCP_LOG(kDebug, "namespace %s reader %d: recv: %s", r->netns, r->id, std::strerror(err));
-        absl::SleepFor(absl::Milliseconds(10));  // a persistent error must not spin
-        break;
-    }
-    if (stopping) break;
+void NamespaceCollector::OnReadable(ReaderState& state, absl::FunctionRef<void()> rearm) {
+  auto* r = static_cast<CollectorReader*>(state.local.get());
+  size_t len = 0;
+  int err = 0;
+  const netlink::RecvResult res = socket_->TryReceive(state.buffer, &len, &err);
+  const bool datagram = res == netlink::RecvResult::kData || res == netlink::RecvResult::kTruncated;
+  // Counted before the next reader may receive: a DONE it takes cannot end the dump under us.
+  if (datagram) in_hand_.fetch_add(1);
+  rearm();
+  switch (res) {
+    case netlink::RecvResult::kData:
+    case netlink::RecvResult::kTruncated:
+      HandleDatagram(r, state.buffer.first(len), res == netlink::RecvResult::kTruncated);
+      Release();
+      break;
+    case netlink::RecvResult::kTimeout:  // another reader took it first
+      break;
+    case netlink::RecvResult::kError:
+      // ENOBUFS: the socket's receive queue overran (the dump's replies are lost, a DONE with it).
+      ctx_->metrics->recv_errors->Increment();
+      XTCP_LOG(kDebug, "namespace %s reader %d: recv: %s", name(), r->id, std::strerror(err));
+      break;
   }
 }
 
-void NamespaceCollector::RunUringReader(Reader* r) {
-  auto rx = netlink::UringReceiver::Create(socket_->fd(), ctx_->opts.buffer_size,
-                                           ctx_->opts.uring_recv_batch, ctx_->opts.uring_cqe_batch,
-                                           wake_fd_);
-  {
-    absl::MutexLock lock(&dump_mu_);  // Start() waits on uring_ready_ / uring_error_
-    if (rx.ok()) {
-      ++uring_ready_;
-    } else if (uring_error_.ok()) {
-      uring_error_ = rx.status();
-    }
-    if (!rx.ok()) return;
-  }
-  r->uring = std::move(*rx);
-  r->ring_view.store(r->uring.get(), std::memory_order_release);
-  const absl::Duration wait =
-      ctx_->opts.recv_timeout > absl::ZeroDuration() ? ctx_->opts.recv_timeout : absl::Seconds(1);
-  uint64_t rearms = r->uring->stats().rearms, nobufs = 0;
-  while (!stop_.load(std::memory_order_relaxed)) {
-    auto n = r->uring->Poll(wait, [&](std::span<const uint8_t> d, bool truncated) {
-      in_hand_.fetch_add(1);
-      HandleDatagram(r, d, truncated);  // even when stopping: its rows reach the final flush
-      Release();
-    });
-    // A completion that was not a datagram (a wake-up, a re-arm) may have held a dump's end back.
-    MaybeReportEnd();
-    if (!n.ok()) {
-      ctx_->metrics->recv_errors->Increment();
-      XTCP_LOG(kWarn, "namespace %s reader %d: %s", r->netns, r->id,
-               std::string(n.status().message()));
-      absl::SleepFor(absl::Milliseconds(10));
-      continue;
-    }
-    if (*n == 0) ctx_->metrics->timeouts->Increment();
-    const auto& st = r->uring->stats();
-    if (st.rearms != rearms)
-      ctx_->metrics->uring_rearms->Increment(static_cast<double>(st.rearms - rearms));
-    if (st.no_buffers != nobufs)
-      ctx_->metrics->uring_no_buffers->Increment(static_cast<double>(st.no_buffers - nobufs));
-    rearms = st.rearms;
-    nobufs = st.no_buffers;
-  }
+void NamespaceCollector::OnDatagram(ReaderState& state, std::span<const uint8_t> d,
+                                    bool truncated) {
+  in_hand_.fetch_add(1);
+  HandleDatagram(static_cast<CollectorReader*>(state.local.get()), d, truncated);
+  Release();
 }
 
 }  // namespace xtcp::pipeline

@@ -16,30 +16,30 @@
 // time its dump request was sent, looked up by the reply's sequence number, so replies processed
 // late by a slow reader are still stamped right and never end a later dump.
 //
-// Readers block in DumpSocket::Receive() (recv(2), or an io_uring wait on the socket's fd). Stop()
-// wakes them through DumpSocket::Wake() (the real socket asks the kernel for empty dumps, one reply
-// each), so deleting a namespace takes milliseconds, not a receive timeout.
+// The collector owns no thread: the shared reader pool (reader_pool.h) serves its socket. Start()
+// registers it there and Stop() takes it out (returning once no reader is inside it), so deleting a
+// namespace takes milliseconds, not a receive timeout.
 //
-// A dump's end is reported only once no reader still holds one of its datagrams: reader B may have
-// received datagram k while reader A, receiving k+1 (the DONE) after it, finishes first. Syscall
-// readers count a datagram as "in hand" under recv_mu_, taken across the receive, so every datagram
-// the kernel handed out before the DONE is counted before the DONE is seen; the reader that brings
-// the count back to zero reports the end. io_uring readers also wait out completions still queued
-// on another reader's ring.
+// A dump's end is reported only once no reader still holds one of its datagrams: reader B may take
+// datagram k+1 (the DONE) while reader A, which took k before it, is still decoding. The socket is
+// EPOLLONESHOT in the pool, so readers receive from it one at a time, and a reader counts its
+// datagram as "in hand" before re-arming the socket for the next reader: every datagram the kernel
+// handed out before the DONE is counted before the DONE is seen, and the reader that brings the
+// count back to zero reports the end. With io_uring one ring serves the socket and hands its
+// datagrams over in the kernel's order, on one thread.
 //
 // Locks: dump_mu_ guards the dump state machine (which family/seq is current, for which poll);
 // name_mu_ guards the name. Neither is held while calling the listener, which takes the poller's
 // lock: the order is never collector -> poller. The DumpSlots are lock-free (atomics), read by
 // every reader for every datagram.
 //
-// Thread-safe. Start() once; Stop() is idempotent and joins every reader.
+// Thread-safe. Start() once; Stop() is idempotent.
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -49,6 +49,7 @@
 #include "decode/walker.h"
 #include "netlink/dump_socket.h"
 #include "pipeline/envelope.h"
+#include "pipeline/reader_pool.h"
 #include "pipeline/stamp.h"
 
 namespace prometheus {
@@ -59,10 +60,12 @@ namespace xtcp {
 class Metrics;
 namespace pipeline {
 
+class CollectorReader;
+
 struct CollectorOptions {
-  uint32_t readers = 4;
+  uint32_t readers = 4;  // threads of the shared reader pool (-netlinkers)
   size_t buffer_size = 32768;
-  absl::Duration recv_timeout = absl::Seconds(1);  // zero: block until data (Stop() still wakes)
+  absl::Duration recv_timeout = absl::Seconds(1);  // a pool reader's idle wait (zero: 1s)
   uint64_t modulus = 1;
   std::vector<uint8_t> families = {2, 10};  // AF_INET, AF_INET6
   // With families exactly {AF_INET, AF_INET6}: one TCPDIAG_GETSOCK dump (one walk of the kernel's
@@ -73,7 +76,7 @@ struct CollectorOptions {
   bool io_uring = false;
   uint32_t uring_recv_batch = 64;
   uint32_t uring_cqe_batch = 128;
-  // -writeFiles: the first `write_files` datagrams of each reader are saved raw under
+  // -writeFiles: the first `write_files` datagrams of each pool reader are saved raw under
   // capture_path (files created 0600; a symlink in the way is refused).
   uint32_t write_files = 0;
   std::string capture_path = "./";
@@ -97,7 +100,7 @@ struct CollectorMetrics {
   prometheus::Counter *packets, *bytes, *messages, *sockets, *timeouts, *recv_errors, *truncated;
   prometheus::Counter *stale, *dumps, *dump_errors, *send_errors, *write_file_errors,
       *modulus_skipped;
-  prometheus::Counter *uring_rearms, *uring_no_buffers;
+  prometheus::Counter *uring_rearms, *uring_no_buffers, *reader_errors;
   prometheus::Counter* compat_refused;  // refusals of the TCPDIAG_GETSOCK request
   // Decode problems by Problem index.
   std::vector<prometheus::Counter*> problems;
@@ -111,11 +114,18 @@ struct CollectorContext {
   CollectorMetrics* metrics = nullptr;
   DumpListener* listener = nullptr;
   std::atomic<uint32_t>* next_seq = nullptr;  // netlink sequence numbers, process-wide
+  ReaderPool* pool = nullptr;                 // serves every collector's socket
   // Set once the kernel refused a TCPDIAG_GETSOCK dump: every later dump is the v2 pair.
   std::atomic<bool> compat_refused{false};
 };
 
-class NamespaceCollector {
+// The pool's reader state for collectors (ReaderPoolOptions::make_local of MakeReaderPool()).
+std::unique_ptr<ReaderLocal> MakeCollectorReader(const CollectorContext* ctx, uint32_t id);
+
+// A reader pool for `ctx`'s options (threads, io_uring, buffers, idle wait, counters); not started.
+std::unique_ptr<ReaderPool> MakeReaderPool(const CollectorContext* ctx);
+
+class NamespaceCollector final : private ReaderSource {
  public:
   // Takes ownership of `socket`, which already lives in the namespace. `name` is what records
   // carry as netns. `ctx` must outlive the collector.
@@ -125,7 +135,7 @@ class NamespaceCollector {
   NamespaceCollector(const NamespaceCollector&) = delete;
   NamespaceCollector& operator=(const NamespaceCollector&) = delete;
 
-  // Starts the readers. With -ioUring, fails (and starts nothing) if the ring cannot be built.
+  // Registers the socket with ctx->pool. With -ioUring, fails if it is not a kernel socket.
   absl::Status Start() ABSL_LOCKS_EXCLUDED(dump_mu_);
   void Stop() ABSL_LOCKS_EXCLUDED(dump_mu_);
 
@@ -148,12 +158,14 @@ class NamespaceCollector {
     std::atomic<int64_t> sent_ns{0};
     std::atomic<uint64_t> next_index{0};  // modulus position within this dump
   };
-  struct Reader;
+  // ReaderSource (pool reader threads).
+  void OnReadable(ReaderState& state, absl::FunctionRef<void()> rearm) override;
+  void OnDatagram(ReaderState& state, std::span<const uint8_t> d, bool truncated) override;
 
-  void RunSyscallReader(Reader* r);
-  void RunUringReader(Reader* r);
-  void HandleDatagram(Reader* r, std::span<const uint8_t> d, bool truncated)
+  void HandleDatagram(CollectorReader* r, std::span<const uint8_t> d, bool truncated)
       ABSL_LOCKS_EXCLUDED(dump_mu_, name_mu_);
+  // Points `r`'s record meta at this collector (its name, inode, socket).
+  void Adopt(CollectorReader* r) ABSL_LOCKS_EXCLUDED(name_mu_);
   // Sends a dump's first request: the compat one if wanted and not refused, else the v2 request
   // of families[0]. Returns true when nothing could be sent: the dump is over (active_ is left
   // to the caller).
@@ -168,14 +180,12 @@ class NamespaceCollector {
   void Release() ABSL_LOCKS_EXCLUDED(dump_mu_);
   // Reports a pending end if nothing is in hand any more.
   void MaybeReportEnd() ABSL_LOCKS_EXCLUDED(dump_mu_);
-  // io_uring: completions posted on some reader's ring and not yet consumed.
-  bool RingsHoldCompletions() const;
   // An NLMSG_ERROR of `code` for `seq`. True if it answered the current compat request: the v2
   // pair was sent instead (and the dump may be over). False: an ordinary dump error.
   bool CompatFailed(uint32_t seq, int32_t code) ABSL_LOCKS_EXCLUDED(dump_mu_);
   bool WantCompat() const;
   DumpSlot* FindSlot(uint32_t seq);
-  void MaybeCapture(Reader* r, std::span<const uint8_t> d);
+  void MaybeCapture(CollectorReader* r, std::span<const uint8_t> d);
 
   const uint64_t inode_;
   mutable absl::Mutex name_mu_;
@@ -184,14 +194,10 @@ class NamespaceCollector {
   const std::unique_ptr<netlink::DumpSocket> socket_;
   CollectorContext* const ctx_;
 
+  const uint64_t serial_;  // process-unique, never reused: which collector a reader last stamped
   std::atomic<bool> stop_{false};
-  int wake_fd_ = -1;  // io_uring only: ends every ring's wait on Stop()
-  std::vector<std::unique_ptr<Reader>> readers_;
-  std::vector<std::thread> threads_;
+  bool registered_ = false;  // with ctx_->pool
   std::atomic<uint64_t> sockets_seen_{0};
-  // Syscall readers hold it across Receive() and the in_hand_ increment: the kernel's order of
-  // datagrams is then the order they are counted in.
-  absl::Mutex recv_mu_;
   std::atomic<uint32_t> in_hand_{0};  // datagrams received and not yet finished
   // The dump is over and its end waits for in_hand_ to drain. Written under dump_mu_ only; read
   // without it as the readers' fast check.
@@ -206,8 +212,6 @@ class NamespaceCollector {
   size_t family_idx_ ABSL_GUARDED_BY(dump_mu_) = 0;
   bool compat_ ABSL_GUARDED_BY(dump_mu_) = false;  // the current request is TCPDIAG_GETSOCK
   uint32_t current_seq_ ABSL_GUARDED_BY(dump_mu_) = 0;
-  size_t uring_ready_ ABSL_GUARDED_BY(dump_mu_) = 0;  // rings built (Start() waits for all)
-  absl::Status uring_error_ ABSL_GUARDED_BY(dump_mu_);
 };
 
 }  // namespace pipeline

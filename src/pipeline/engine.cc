@@ -57,6 +57,10 @@ absl::Status Engine::Init() {
     return std::unique_ptr<netlink::DumpSocket>(std::move(entered->socket));
   };
   hooks.process_threads = ProcessThreads;
+
+  pool_ = MakeReaderPool(&ctx_);
+  if (absl::Status s = pool_->Start(); !s.ok()) return s;
+  ctx_.pool = pool_.get();
   namespaces_ = std::make_unique<NamespaceSet>(opts_.namespaces, &ctx_, metrics_, std::move(hooks),
                                                [this](uint64_t inode) { poller_.Forget(inode); });
 
@@ -79,6 +83,7 @@ Engine::~Engine() {
   Stop();
   if (watcher_) watcher_->Stop();
   if (namespaces_) namespaces_->StopAll();
+  if (pool_) pool_->Stop();  // no source is left: the readers only wait
 }
 
 EngineStats Engine::stats() const {
@@ -94,7 +99,7 @@ EngineStats Engine::stats() const {
 absl::Status Engine::Run(std::function<void()> on_polling) {
   namespaces_->Reconcile();
   const std::vector<uint8_t>& fam = ctx_.opts.families;
-  XTCP_LOG(kDebug, "collecting %d namespaces, families %s (%s), %d readers each%s",
+  XTCP_LOG(kDebug, "collecting %d namespaces, families %s (%s), %d shared readers%s",
            namespaces_->stats().namespaces,
            fam.size() == 2 ? "4,6" : (!fam.empty() && fam[0] == AF_INET ? "4" : "6"),
            UsesCompatDump(ctx_.opts) ? "one TCPDIAG_GETSOCK dump" : "SOCK_DIAG_BY_FAMILY dumps",

@@ -2,7 +2,8 @@
 // Engine: the collection engine, a thin owner of its parts (docs/architecture.md):
 //
 //   NamespaceSet (namespace_set.h)  which namespaces, each a NamespaceCollector (collector.h) with
-//                                   its DumpSocket and reader threads
+//                                   its DumpSocket
+//   ReaderPool (reader_pool.h)      the fixed reader threads serving every namespace's socket
 //   Poller (poller.h)               cadence, jitter, one poll's dumps and done-tracking, flushes
 //   netns::Watcher                  inotify on the bind-mount dirs -> RequestReconcile()
 //
@@ -90,7 +91,8 @@ class Engine : private PollDriver {
   CollectorMetrics collector_metrics_;
   std::atomic<uint32_t> next_seq_;
   CollectorContext ctx_;
-  Poller poller_;  // before namespaces_: collectors report to it until they stop
+  std::unique_ptr<ReaderPool> pool_;  // before namespaces_: collectors leave it when they stop
+  Poller poller_;                     // before namespaces_: collectors report to it until they stop
   std::unique_ptr<NamespaceSet> namespaces_;
   std::unique_ptr<netns::Watcher> watcher_;
 };

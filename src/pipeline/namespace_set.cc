@@ -99,15 +99,19 @@ void NamespaceSet::Add(const netns::NamespaceInfo& info) {
   auto failed = failures_.find(info.inode);
   if (failed != failures_.end() && now < failed->second.next_try) return;
 
-  if (!ThreadBudgetAllows(ctx_->opts.readers)) {
+  // A namespace adds no reader thread (the pool is shared); entering it takes a short-lived helper
+  // thread, which must fit.
+  if (!ThreadBudgetAllows(0)) {
     metrics_.max_threads->Increment();
     {
       absl::MutexLock lock(&names_mu_);
       ++stats_.refused_for_threads;
     }
     if (refused_logged_.insert(info.inode).second) {
-      XTCP_LOG(kWarn, "namespace %s (inode %d) refused: its %d readers would exceed -maxThreads %d",
-               info.name, info.inode, ctx_->opts.readers, opts_.max_threads);
+      XTCP_LOG(kWarn,
+               "namespace %s (inode %d) refused: the process already runs %d threads and entering "
+               "the namespace would exceed -maxThreads %d",
+               info.name, info.inode, hooks_.process_threads(), opts_.max_threads);
     }
     return;
   }

@@ -1,14 +1,15 @@
 #pragma once
 // NamespaceSet: which network namespaces are collected, each with its NamespaceCollector.
 //
-//   Reconcile(): discover -> gone: Forget hook, Stop() readers, close socket, free bookkeeping
+//   Reconcile(): discover -> gone: Forget hook, Stop() (leave the reader pool), close socket, free
 //                         -> new: admission (-maxThreads) -> open a socket inside it -> Start()
 //                         -> renamed: Rename() (records read afterwards carry the new name)
 //
 // Namespaces are keyed by nsfs inode. One that cannot be entered gets no collector, is counted and
 // retried with exponential backoff (1s, 2s, ... 5min); one whose representative process vanished
-// is simply looked at again at the next rescan. -maxThreads is an admission check: a namespace
-// whose readers would take the process past it is refused (counted, logged once, retried).
+// is simply looked at again at the next rescan. -maxThreads is an admission check: namespaces add
+// no threads (the reader pool is shared), but entering one takes a short-lived helper thread, so a
+// process already at the budget refuses it (counted, logged once, retried).
 //
 // Locks: names_mu_ guards the inode -> name map read by other threads (Names(), stats); everything
 // else is touched by the owning (poller) thread only.

@@ -1,6 +1,5 @@
 #include "pipeline/poller.h"
 
-#include <algorithm>
 #include <random>
 #include <string>
 #include <thread>
@@ -145,7 +144,13 @@ PollResult Poller::PollOnce(const std::vector<NamespaceCollector*>& targets) {
     // Everything is pending before any dump can finish.
     pending_.clear();
     for (NamespaceCollector* c : idle) pending_.insert(c->inode());
-    waiting_.assign(idle.begin(), idle.end());
+    waiting_.clear();
+    for (NamespaceCollector* c : idle) {
+      if (unreached_.contains(c->inode())) waiting_.push_back(c);
+    }
+    for (NamespaceCollector* c : idle) {
+      if (!unreached_.contains(c->inode())) waiting_.push_back(c);
+    }
     in_flight_ = 0;
   }
   StartWaiting(res.poll_id);
@@ -158,7 +163,9 @@ PollResult Poller::PollOnce(const std::vector<NamespaceCollector*>& targets) {
     res.timed_out = !pending_.empty() && !stop_;
     active_poll_ = 0;
     pending_.clear();
-    waiting_.clear();  // namespaces not reached before the timeout wait for the next poll
+    unreached_.clear();  // namespaces not reached before the timeout go first next time
+    for (NamespaceCollector* c : waiting_) unreached_.insert(c->inode());
+    waiting_.clear();
     if (res.timed_out) ++stats_.polls_timed_out;
   }
   res.took = absl::Now() - start;

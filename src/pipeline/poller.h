@@ -140,6 +140,9 @@ class Poller : public DumpListener {
   uint64_t active_poll_ ABSL_GUARDED_BY(mu_) = 0;    // 0: no poll in flight
   std::set<uint64_t> pending_ ABSL_GUARDED_BY(mu_);  // inodes whose dump of this poll runs
   std::deque<NamespaceCollector*> waiting_ ABSL_GUARDED_BY(mu_);  // not started yet this poll
+  // Not started before the last poll's timeout: they go first in the next poll, so a slow
+  // namespace early in the list cannot starve the ones after it.
+  std::set<uint64_t> unreached_ ABSL_GUARDED_BY(mu_);
   size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   PollStats stats_ ABSL_GUARDED_BY(mu_);
 };

@@ -10,15 +10,19 @@
 // as the kernel does. A TCPDIAG_GETSOCK (type 18) request is answered, as by the kernel, with the
 // AF_INET then the AF_INET6 reply in one dump: socket messages retyped 18, the families' DONEs
 // replaced by one at the end, nothing after an NLMSG_ERROR; RefuseCompat() makes it answer
-// NLMSG_ERROR -EINVAL instead (a kernel without the compat handler). A wake-up request (no states
-// asked) is answered with a lone DONE of seq kWakeSeq. Hold() keeps replies back until Release() (a
-// slow kernel: poll timeouts, late replies); Inject() queues any datagram (e.g. one of an old
-// dump); FailSends() makes Send() fail.
+// NLMSG_ERROR -EINVAL instead (a kernel without the compat handler). Hold() keeps replies back
+// until Release() (a slow kernel: poll timeouts, late replies); Inject() queues any datagram (e.g.
+// one of an old dump); FailSends() makes Send() fail.
+//
+// The socket's poll_fd() is an eventfd that is readable exactly while a datagram can be taken, as a
+// netlink socket is for epoll; it has no fd(), so -ioUring refuses it.
 //
 // Thread-safe: every method may be called from any thread; the socket handed out refers to the
 // kernel, which must outlive it.
 
 #include <netinet/in.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -30,6 +34,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/cleanup/cleanup.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "decode/kernel_layout.h"
@@ -59,17 +64,20 @@ class FakeKernel {
   void Hold() {
     absl::MutexLock lock(&mu_);
     held_ = true;
+    UpdateReadyLocked();
   }
   void Release() {
     absl::MutexLock lock(&mu_);
     held_ = false;
+    UpdateReadyLocked();
   }
   // Queues `d` as is (its seq untouched), ahead of nothing: after what is queued.
   void Inject(Datagram d) {
     absl::MutexLock lock(&mu_);
     queue_.push_back(std::move(d));
+    UpdateReadyLocked();
   }
-  // The `nth` dump datagram handed out (0-based, wake-ups not counted) leaves Receive() only
+  // The `nth` dump datagram handed out (0-based) leaves Receive()/TryReceive() only
   // `delay` after it was taken off the queue: a reader preempted between the kernel's dequeue and
   // its own decode, while other readers take the datagrams after it.
   void SlowHandOut(size_t nth, absl::Duration delay) {
@@ -86,7 +94,7 @@ class FakeKernel {
     absl::MutexLock lock(&mu_);
     refuse_compat_ = error;
   }
-  // Dump requests received (wake-ups excluded), oldest first.
+  // Dump requests received, oldest first.
   std::vector<FakeRequest> requests() const {
     absl::MutexLock lock(&mu_);
     return requests_;
@@ -96,8 +104,22 @@ class FakeKernel {
     return queue_.size();
   }
 
+  FakeKernel() : ready_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+  ~FakeKernel() { ::close(ready_fd_); }
+  FakeKernel(const FakeKernel&) = delete;
+  FakeKernel& operator=(const FakeKernel&) = delete;
+
   // A DumpSocket of this kernel (fd -1: no io_uring).
   std::unique_ptr<netlink::DumpSocket> Socket() { return std::make_unique<Sock>(this); }
+
+  // Takes one datagram, waiting up to `timeout` (zero: forever) for one: a blocking reader.
+  netlink::RecvResult Receive(std::span<uint8_t> buf, size_t* len, int* err,
+                              absl::Duration timeout) {
+    absl::Duration linger;
+    const netlink::RecvResult r = Take(buf, len, err, timeout, &linger);
+    if (linger > absl::ZeroDuration()) absl::SleepFor(linger);  // kernel lock not held
+    return r;
+  }
 
   // Every message of `d` renumbered to `seq`.
   static void Renumber(Datagram* d, uint32_t seq) {
@@ -115,21 +137,14 @@ class FakeKernel {
    public:
     explicit Sock(FakeKernel* k) : k_(k) {}
     int fd() const override { return -1; }
-    absl::Status SetReceiveTimeout(absl::Duration t) override {
-      timeout_ = t;
-      return absl::OkStatus();
-    }
+    int poll_fd() const override { return k_->ready_fd_; }
     absl::Status Send(std::span<const uint8_t> request) override { return k_->Send(request); }
-    netlink::RecvResult Receive(std::span<uint8_t> buf, size_t* len, int* err) override {
-      return k_->Receive(buf, len, err, timeout_);
-    }
-    void Wake(size_t n) override {
-      for (size_t i = 0; i < n; ++i) k_->Wake();
+    netlink::RecvResult TryReceive(std::span<uint8_t> buf, size_t* len, int* err) override {
+      return k_->Receive(buf, len, err, absl::Nanoseconds(1));
     }
 
    private:
     FakeKernel* const k_;
-    absl::Duration timeout_ = absl::Seconds(1);
   };
 
   absl::Status Send(std::span<const uint8_t> req) {
@@ -145,10 +160,7 @@ class FakeKernel {
     r.idiag_ext = compat ? req[19] : req[18];
     std::memcpy(&r.states, req.data() + (compat ? 68 : 20), 4);
     absl::MutexLock lock(&mu_);
-    if (r.states == 0) {  // a wake-up: an empty dump
-      wakes_.push_back(DoneOf(r.seq));
-      return absl::OkStatus();
-    }
+    absl::Cleanup ready = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { UpdateReadyLocked(); };
     if (fail_sends_) return absl::UnavailableError("netlink send: fake failure");
     requests_.push_back(r);
     if (compat && refuse_compat_ != 0) {
@@ -210,39 +222,37 @@ class FakeKernel {
     queue_.push_back(DoneOf(seq));
   }
 
-  void Wake() {
-    absl::MutexLock lock(&mu_);
-    wakes_.push_back(DoneOf(netlink::kWakeSeq));
-  }
-
-  netlink::RecvResult Receive(std::span<uint8_t> buf, size_t* len, int* err,
-                              absl::Duration timeout) {
-    absl::Duration linger;
-    const netlink::RecvResult r = Take(buf, len, err, timeout, &linger);
-    if (linger > absl::ZeroDuration()) absl::SleepFor(linger);  // kernel lock not held
-    return r;
-  }
-
   netlink::RecvResult Take(std::span<uint8_t> buf, size_t* len, int* err, absl::Duration timeout,
                            absl::Duration* linger) {
     absl::MutexLock lock(&mu_);
-    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return !wakes_.empty() || (!held_ && !queue_.empty());
-    };
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !held_ && !queue_.empty(); };
     const absl::Duration wait = timeout > absl::ZeroDuration() ? timeout : absl::InfiniteDuration();
     if (!mu_.AwaitWithTimeout(absl::Condition(&ready), wait)) {
       *err = EAGAIN;
       *len = 0;
       return netlink::RecvResult::kTimeout;
     }
-    std::deque<Datagram>& from = !wakes_.empty() ? wakes_ : queue_;
-    if (&from == &queue_ && handed_out_++ == slow_nth_) *linger = slow_delay_;
-    Datagram d = std::move(from.front());
-    from.pop_front();
+    if (handed_out_++ == slow_nth_) *linger = slow_delay_;
+    Datagram d = std::move(queue_.front());
+    queue_.pop_front();
+    UpdateReadyLocked();
     const size_t n = std::min(d.size(), buf.size());
     std::memcpy(buf.data(), d.data(), n);
     *len = n;
     return n < d.size() ? netlink::RecvResult::kTruncated : netlink::RecvResult::kData;
+  }
+
+  // Keeps ready_fd_ readable exactly while a datagram can be taken.
+  void UpdateReadyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const bool ready = !held_ && !queue_.empty();
+    if (ready == signalled_) return;
+    uint64_t v = 1;
+    if (ready) {
+      (void)!::write(ready_fd_, &v, sizeof(v));
+    } else {
+      (void)!::read(ready_fd_, &v, sizeof(v));
+    }
+    signalled_ = ready;
   }
 
   static Datagram DoneOf(uint32_t seq) {
@@ -254,7 +264,8 @@ class FakeKernel {
   mutable absl::Mutex mu_;
   std::map<uint8_t, std::vector<Datagram>> dumps_ ABSL_GUARDED_BY(mu_);
   std::deque<Datagram> queue_ ABSL_GUARDED_BY(mu_);
-  std::deque<Datagram> wakes_ ABSL_GUARDED_BY(mu_);  // delivered even while held
+  const int ready_fd_;
+  bool signalled_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<FakeRequest> requests_ ABSL_GUARDED_BY(mu_);
   bool held_ ABSL_GUARDED_BY(mu_) = false;
   bool fail_sends_ ABSL_GUARDED_BY(mu_) = false;

@@ -16,6 +16,7 @@
 #include "fakes/nl_builder.h"
 #include "pipeline/collector.h"
 #include "pipeline/envelope.h"
+#include "pipeline/reader_pool.h"
 #include "pipeline/stamp.h"
 #include "record/record_codec.h"
 
@@ -75,7 +76,7 @@ class FinishLog : public pipeline::DumpListener {
   std::vector<std::pair<uint64_t, uint64_t>> finished_ ABSL_GUARDED_BY(mu_);
 };
 
-// Options fit for fakes: two syscall readers, short receive timeout, big buffers for captures.
+// Options fit for fakes: two pool readers, short idle wait, big buffers for captures.
 inline pipeline::CollectorOptions FakeCollectorOptions() {
   pipeline::CollectorOptions o;
   o.readers = 2;
@@ -95,9 +96,20 @@ struct CollectorHarness {
     ctx.listener = listener;
     ctx.next_seq = &next_seq;
   }
+  // The reader pool serving the collectors, built from ctx.opts and started on first use (so a
+  // test may change ctx.opts first).
+  pipeline::ReaderPool* Pool() {
+    if (pool == nullptr) {
+      pool = pipeline::MakeReaderPool(&ctx);
+      EXPECT_TRUE(pool->Start().ok());
+      ctx.pool = pool.get();
+    }
+    return pool.get();
+  }
   // A started collector reading from `kernel`.
   std::unique_ptr<pipeline::NamespaceCollector> Collector(FakeKernel* kernel, uint64_t inode,
                                                           std::string name = "ns") {
+    Pool();
     auto c = std::make_unique<pipeline::NamespaceCollector>(inode, std::move(name),
                                                             kernel->Socket(), &ctx);
     EXPECT_TRUE(c->Start().ok());
@@ -112,6 +124,7 @@ struct CollectorHarness {
   pipeline::CollectorMetrics collector_metrics{&metrics};
   std::atomic<uint32_t> next_seq{100};
   pipeline::CollectorContext ctx;
+  std::unique_ptr<pipeline::ReaderPool> pool;  // last: its readers stop before the rest goes
 };
 
 // One datagram with a socket per port (all seq `seq`, renumbered by the fake kernel), then DONE

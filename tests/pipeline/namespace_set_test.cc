@@ -3,6 +3,8 @@
 
 #include <map>
 #include <memory>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -41,6 +43,7 @@ struct FakeHost {
 struct SetHarness {
   explicit SetHarness(pipeline::NamespaceSetOptions o = {}) {
     self.Add(1, "default");
+    h.Pool();
     set = std::make_unique<pipeline::NamespaceSet>(
         o, &h.ctx, &h.metrics, host.Hooks(), [this](uint64_t i) { host.forgotten.push_back(i); });
     EXPECT_TRUE(set->AddSelf(1, self.kernels[1]->Socket()).ok());
@@ -109,16 +112,46 @@ TEST(NamespaceSet, VanishedProcessIsNotAFailure) {
 
 TEST(NamespaceSet, MaxThreadsRefusesAdmission) {
   pipeline::NamespaceSetOptions o;
-  o.max_threads = 12;  // 10 threads now + 2 readers + the setns helper > 12
+  o.max_threads = 10;  // 10 threads now + the setns helper > 10 (namespaces add no reader)
   SetHarness s(o);
   s.host.Add(2, "blue");
   s.set->Reconcile();
   EXPECT_EQ(s.set->Collectors().size(), 1u);
   EXPECT_EQ(s.set->stats().refused_for_threads, 1u);
   EXPECT_EQ(s.host.opens, 0);
-  s.host.threads = 5;
+  s.host.threads = 9;  // 9 + the helper fits
   s.set->Reconcile();
   EXPECT_EQ(s.set->Collectors().size(), 2u);
+}
+
+// The pool is shared: a hundred namespaces add no thread, and their collectors all dump through
+// it; after they go, the pool has no source left and the fds are back.
+TEST(NamespaceSet, AHundredNamespacesAddNoThreads) {
+  SetHarness s;
+  const size_t threads = pipeline::ProcessThreads();
+  for (uint64_t i = 0; i < 100; ++i) {
+    s.host.Add(100 + i, "ns" + std::to_string(i));
+    s.host.kernels[100 + i]->SetDump(AF_INET, {Sockets({static_cast<uint16_t>(1000 + i)})});
+  }
+  s.set->Reconcile();
+  ASSERT_EQ(s.set->Collectors().size(), 101u);
+  EXPECT_EQ(s.h.Pool()->sources(), 101u);
+  EXPECT_EQ(pipeline::ProcessThreads(), threads);
+  uint64_t poll = 1;
+  for (pipeline::NamespaceCollector* c : s.set->Collectors()) EXPECT_TRUE(c->StartPoll(poll));
+  EXPECT_EQ(s.log.WaitFor(101).size(), 101u);
+  EXPECT_EQ(pipeline::ProcessThreads(), threads);
+  s.h.batcher.Flush(FlushReason::kPollEnd);
+  const auto rs = s.h.consumer.Records();
+  EXPECT_EQ(rs.size(), 100u);
+  std::set<std::string> names;
+  for (const auto& r : rs) names.insert(r.netns());
+  EXPECT_EQ(names.size(), 100u);  // every record stamped with its own namespace
+  s.host.live.clear();
+  s.set->Reconcile();
+  EXPECT_EQ(s.set->Collectors().size(), 1u);
+  EXPECT_EQ(s.h.Pool()->sources(), 1u);
+  EXPECT_EQ(pipeline::ProcessThreads(), threads);
 }
 
 }  // namespace

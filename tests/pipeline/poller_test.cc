@@ -117,6 +117,30 @@ TEST(Poller, CapsConcurrentDumps) {
   EXPECT_EQ(asked, 2u);  // the third waited for a slot that never freed
 }
 
+// Namespaces a timed-out poll never reached go first in the next poll: one slow namespace at the
+// head of the list cannot starve the ones after it.
+TEST(Poller, NamespacesNotReachedBeforeATimeoutGoFirstNextTime) {
+  PollerOptions o = Fast(absl::Milliseconds(100));
+  o.max_concurrent_dumps = 1;
+  PollHarness p(3, o);
+  p.kernels[0]->Hold();  // the first namespace's dump never ends
+  EXPECT_TRUE(p.poller.PollOnce(p.Targets()).timed_out);
+  EXPECT_EQ(p.kernels[1]->requests().size(), 0u);
+  EXPECT_EQ(p.kernels[2]->requests().size(), 0u);
+  // Its dump ends between the polls, and it is slow again in the next one.
+  p.kernels[0]->Release();
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (p.collectors[0]->busy() && absl::Now() < until) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_FALSE(p.collectors[0]->busy());
+  p.kernels[0]->Hold();
+  // Poll 2: 2 and 3, unreached last time, are dumped before 1 takes the only slot again.
+  EXPECT_TRUE(p.poller.PollOnce(p.Targets()).timed_out);
+  EXPECT_EQ(p.kernels[1]->requests().size(), 1u);
+  EXPECT_EQ(p.kernels[2]->requests().size(), 1u);
+  EXPECT_EQ(p.kernels[0]->requests().size(), 2u);
+  p.kernels[0]->Release();
+}
+
 TEST(Poller, CapStartsTheNextDumpAsOneEnds) {
   PollerOptions o = Fast();
   o.max_concurrent_dumps = 1;

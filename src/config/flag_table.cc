@@ -754,8 +754,8 @@ constexpr FlagRow kFlags[] = {
      .topic = kEnrichment,
      .field = Field<&Config::populate_nsid>(),
      .proto = "populate_nsid",
-     .status = kInert,
-     .help = "Look up each namespace's nsid"},
+     .help = "Fill the nsid column: each namespace's nsid as the daemon's namespace sees it "
+             "(RTM_GETNSID at every rescan; 0 when none is assigned)"},
 
     // ---- s3parquet ----
     {.name = "s3Endpoint",

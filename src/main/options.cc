@@ -39,6 +39,7 @@ pipeline::EngineOptions EngineOptionsFrom(const config::Config& cfg) {
   o.poller.reconcile_before_poll = cfg.reconcile_before_poll;
   o.poller.reconcile_frequency = cfg.reconcile_frequency;
   o.namespaces.max_threads = cfg.max_threads;
+  o.namespaces.populate_nsid = cfg.populate_nsid;
   o.nlmsg_seq = cfg.nlmsg_seq;
 
   pipeline::CollectorOptions& c = o.collector;

@@ -277,6 +277,12 @@ void NamespaceCollector::MaybeCapture(CollectorReader* r, std::span<const uint8_
   ++r->files_written;
 }
 
+void NamespaceCollector::SetNsid(uint32_t nsid) {
+  if (nsid_.exchange(nsid) == nsid) return;
+  absl::MutexLock lock(&name_mu_);  // Adopt() reads nsid_ after seeing the new generation
+  name_gen_.fetch_add(1, std::memory_order_release);
+}
+
 void NamespaceCollector::Adopt(CollectorReader* r) {
   const uint32_t gen = name_gen_.load(std::memory_order_acquire);
   if (r->owner == serial_ && gen == r->netns_gen) return;  // the common case: no lock
@@ -286,6 +292,7 @@ void NamespaceCollector::Adopt(CollectorReader* r) {
   r->netns_gen = gen;
   r->scratch.meta.netns = r->netns;
   r->scratch.meta.netns_inode = inode_;
+  r->scratch.meta.nsid = nsid_.load(std::memory_order_relaxed);
   r->scratch.meta.socket_fd = static_cast<uint64_t>(socket_->fd());
 }
 

@@ -148,6 +148,8 @@ class NamespaceCollector final : private ReaderSource {
   // The name records carry; Rename() changes it for the records of datagrams read afterwards.
   std::string name() const ABSL_LOCKS_EXCLUDED(name_mu_);
   void Rename(std::string name) ABSL_LOCKS_EXCLUDED(name_mu_);
+  // The nsid records carry (-populateNsid; 0: none), for datagrams read afterwards.
+  void SetNsid(uint32_t nsid);
   int fd() const { return socket_->fd(); }
   uint64_t sockets_seen() const { return sockets_seen_.load(std::memory_order_relaxed); }
 
@@ -190,7 +192,8 @@ class NamespaceCollector final : private ReaderSource {
   const uint64_t inode_;
   mutable absl::Mutex name_mu_;
   std::string name_ ABSL_GUARDED_BY(name_mu_);
-  std::atomic<uint32_t> name_gen_{0};  // bumped by Rename()
+  std::atomic<uint32_t> name_gen_{0};  // bumped by Rename() and SetNsid()
+  std::atomic<uint32_t> nsid_{0};
   const std::unique_ptr<netlink::DumpSocket> socket_;
   CollectorContext* const ctx_;
 

@@ -2,12 +2,15 @@
 
 #include <netinet/in.h>
 
+#include <memory>
+#include <optional>
 #include <utility>
 
 #include "common/log.h"
 #include "common/metrics.h"
 #include "netlink/netlink_socket.h"
 #include "netns/enter.h"
+#include "netns/nsid.h"
 
 namespace xtcp::pipeline {
 
@@ -57,6 +60,20 @@ absl::Status Engine::Init() {
     return std::unique_ptr<netlink::DumpSocket>(std::move(entered->socket));
   };
   hooks.process_threads = ProcessThreads;
+  if (opts_.namespaces.populate_nsid) {
+    // Opened now, in the daemon's namespace and before the sandbox: nsids are relative to it.
+    auto resolver = netns::NsidResolver::Open();
+    if (!resolver.ok()) return resolver.status();
+    auto shared = std::make_shared<netns::NsidResolver>(std::move(*resolver));
+    prometheus::Counter* failed = &metrics_->Count("netNamespaceInstance", "nsid", "error");
+    hooks.nsid = [shared, failed](const netns::NamespaceInfo& info) -> std::optional<uint32_t> {
+      auto id = shared->Query(info.handle);
+      if (id.ok()) return *id;
+      failed->Increment();
+      XTCP_LOG(kDebug, "namespace %s: %s", info.name, std::string(id.status().message()));
+      return std::nullopt;
+    };
+  }
 
   pool_ = MakeReaderPool(&ctx_);
   if (absl::Status s = pool_->Start(); !s.ok()) return s;

@@ -221,6 +221,11 @@ void NamespaceSet::Reconcile() {
       absl::MutexLock lock(&names_mu_);
       names_[info.inode] = info.name;
     }
+    if (hooks_.nsid) {
+      if (auto c = collectors_.find(info.inode); c != collectors_.end()) {
+        c->second->SetNsid(hooks_.nsid(info).value_or(0));
+      }
+    }
   }
   {
     absl::MutexLock lock(&names_mu_);

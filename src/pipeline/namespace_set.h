@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -46,6 +47,7 @@ namespace pipeline {
 struct NamespaceSetOptions {
   // Process thread budget (-maxThreads); 0: unlimited.
   int64_t max_threads = 2000;
+  bool populate_nsid = false;  // -populateNsid (the Engine then sets NamespaceHooks::nsid)
   // Retry backoff of a namespace that could not be entered: first, doubling to at most `max`.
   absl::Duration enter_backoff_first = absl::Seconds(1);
   absl::Duration enter_backoff_max = absl::Minutes(5);
@@ -66,6 +68,9 @@ struct NamespaceHooks {
   std::function<absl::StatusOr<std::unique_ptr<netlink::DumpSocket>>(const netns::NamespaceInfo&)>
       open;
   std::function<size_t()> process_threads;
+  // -populateNsid: the namespace's nsid (nullopt: none assigned, or the lookup failed); empty
+  // when not wanted. Asked at every rescan, so an nsid assigned later is picked up.
+  std::function<std::optional<uint32_t>(const netns::NamespaceInfo&)> nsid;
 };
 
 class NamespaceSet {

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
@@ -506,6 +507,35 @@ TEST_F(EngineTest, MaxThreadsRefusesNamespacesAtTheCap) {
   EXPECT_FALSE(collected.empty());  // the daemon's own namespace is always collected
   ::unlink(out.c_str());
   ::unlink(err.c_str());
+}
+
+// -populateNsid: records carry the nsid the daemon's namespace has for theirs (`ip netns set`), 0
+// where none is assigned; without the flag the column stays 0.
+TEST_F(EngineTest, PopulateNsidLabelsRecordsWithTheAssignedNsid) {
+  auto a = TestNetns::Create("xtcpt-nsid");
+  auto b = TestNetns::Create("xtcpt-nsid");
+  ASSERT_TRUE(a && b);
+  ASSERT_EQ(std::system(("ip netns set " + a->name() + " 4242").c_str()), 0);
+  Child fa = StartFarm(*a, {"-n", "3"}, nullptr);
+  Child fb = StartFarm(*b, {"-n", "3"}, nullptr);
+  for (const bool populate : {true, false}) {
+    SCOPED_TRACE(populate ? "-populateNsid" : "default");
+    const DaemonOutput d =
+        RunOnce(populate ? std::vector<std::string>{"-populateNsid"} : std::vector<std::string>{});
+    ASSERT_EQ(d.exit_code, 0) << d.err;
+    size_t in_a = 0, in_b = 0;
+    for (const auto& r : d.records) {
+      if (r.netns() == a->name()) {
+        ++in_a;
+        EXPECT_EQ(r.nsid(), populate ? 4242u : 0u);
+      } else if (r.netns() == b->name()) {
+        ++in_b;
+        EXPECT_EQ(r.nsid(), 0u);
+      }
+    }
+    EXPECT_GT(in_a, 0u);
+    EXPECT_GT(in_b, 0u);
+  }
 }
 
 TEST_F(EngineTest, IoUringUnavailableIsAClearStartupError) {

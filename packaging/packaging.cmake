@@ -101,6 +101,8 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)  # Depends: from the binary's shared libr
 # librdkafka and libcurl are opened at run time, only for kafka/http(s) sinks (src/sink/lazy_libs.h),
 # so shlibdeps cannot see them.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "librdkafka1, libcurl4")
+# -enrichNic names NIC models from the PCI id database when it is installed.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "pci.ids")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/packaging/conffiles ${PROJECT_SOURCE_DIR}/packaging/postinst
     ${PROJECT_SOURCE_DIR}/packaging/prerm ${PROJECT_SOURCE_DIR}/packaging/postrm)

@@ -14,6 +14,8 @@ RUN_PACKAGES=(
   librdkafka-dev prometheus-cpp-dev libcivetweb-dev libgoogle-perftools-dev
   libcurl4-openssl-dev libmsgpack-cxx-dev libcap-dev libdw-dev libelf-dev
   libseccomp-dev
+  # -enrichNic names NIC models from it
+  pci.ids
   # the .deb (cpack -G DEB runs dpkg-shlibdeps and file; the Containerfile packages with `run`)
   dpkg-dev file
 )

@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -88,6 +89,17 @@ int RunDaemon(const config::Config& cfg, const std::string& cmdline) {
              "the kernel's hostname is not valid UTF-8; records carry \"%s\" (-hostname "
              "sets another)",
              stamps->hostname);
+  }
+
+  if (cfg.enrich_nic) {
+    std::string names;
+    for (const auto& u : stamps->uplinks) {
+      absl::StrAppend(&names, names.empty() ? "" : ", ", u.ifname, " (",
+                      u.driver.empty() ? "?" : u.driver,
+                      u.speed_mbps ? absl::StrCat(", ", u.speed_mbps, " Mb/s") : "", ")");
+    }
+    XTCP_LOG(kInfo, "-enrichNic: uplinks from %s: %s", stamps->uplinks_from,
+             names.empty() ? "none (uplink columns left empty)" : names);
   }
 
   pipeline::EnvelopeBatcher batcher(cfg.EffectiveFlushRows(), cfg.EffectiveFlushBytes(), &output);

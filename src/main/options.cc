@@ -83,6 +83,9 @@ pipeline::StampOptions StampOptionsFrom(const config::Config& cfg) {
   o.location = cfg.location;
   o.label = cfg.label;
   o.tag = cfg.tag;
+  o.enrich_nic = cfg.enrich_nic;
+  o.uplinks.count = static_cast<int>(cfg.uplink_count);
+  o.uplinks.interfaces = cfg.uplink_interfaces;
   return o;
 }
 

@@ -27,6 +27,11 @@ absl::StatusOr<Stamps> Stamps::Create(const StampOptions& o) {
     // the parser, this one is repaired rather than refused).
     s.hostname_repaired = MakeValidUtf8(&s.hostname) != 0;
   }
+  if (o.enrich_nic) {
+    for (const std::string& name : enrich::ChooseUplinks(o.uplinks, &s.uplinks_from)) {
+      s.uplinks.push_back(enrich::ReadNic(o.uplinks, name));
+    }
+  }
   return s;
 }
 
@@ -37,6 +42,28 @@ void Stamps::Apply(record::RecordMeta* meta) const {
   meta->location = location;
   meta->label = label;
   meta->tag = tag;
+  if (!uplinks.empty()) {
+    const enrich::NicInfo& u = uplinks[0];
+    meta->uplink1_ifname = u.ifname;
+    meta->uplink1_nic_driver = u.driver;
+    meta->uplink1_nic_model = u.model;
+    meta->uplink1_nic_pci_vendor = u.pci_vendor;
+    meta->uplink1_nic_pci_device = u.pci_device;
+    meta->uplink1_nic_bus_info = u.bus_info;
+    meta->uplink1_nic_speed_mbps = u.speed_mbps;
+    meta->uplink1_nic_fw_version = u.fw_version;
+  }
+  if (uplinks.size() > 1) {
+    const enrich::NicInfo& u = uplinks[1];
+    meta->uplink2_ifname = u.ifname;
+    meta->uplink2_nic_driver = u.driver;
+    meta->uplink2_nic_model = u.model;
+    meta->uplink2_nic_pci_vendor = u.pci_vendor;
+    meta->uplink2_nic_pci_device = u.pci_device;
+    meta->uplink2_nic_bus_info = u.bus_info;
+    meta->uplink2_nic_speed_mbps = u.speed_mbps;
+    meta->uplink2_nic_fw_version = u.fw_version;
+  }
 }
 
 }  // namespace xtcp::pipeline

@@ -2,8 +2,10 @@
 // Record metadata that comes from configuration and the host, stamped on every record.
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "enrich/nic.h"
 #include "record/flat_record.h"
 
 namespace xtcp::pipeline {
@@ -15,6 +17,8 @@ struct StampOptions {
   std::string location;
   std::string label;
   std::string tag;
+  bool enrich_nic = false;  // -enrichNic: describe the uplinks (enrich/nic.h)
+  enrich::UplinkOptions uplinks;
 };
 
 // Owns the strings that RecordMeta borrows; must outlive every record stamped from it.
@@ -24,13 +28,16 @@ struct Stamps {
   std::string location;
   std::string label;
   std::string tag;
+  // -enrichNic: the uplinks described in uplink1_* / uplink2_*, and where they were chosen from.
+  std::vector<enrich::NicInfo> uplinks;
+  std::string uplinks_from;
   // gethostname() returned bytes that are not UTF-8; `hostname` holds them repaired (U+FFFD).
   bool hostname_repaired = false;
 
   // From the options; hostname falls back to gethostname() (never the HOSTNAME variable).
   static absl::StatusOr<Stamps> Create(const StampOptions& o);
 
-  // schema_version, daemon_version, hostname, location, label, tag.
+  // schema_version, daemon_version, hostname, location, label, tag, the uplink columns.
   void Apply(record::RecordMeta* meta) const;
 };
 

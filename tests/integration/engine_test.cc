@@ -538,6 +538,44 @@ TEST_F(EngineTest, PopulateNsidLabelsRecordsWithTheAssignedNsid) {
   }
 }
 
+// -enrichNic inside a namespace whose default route leaves through a veth: every record names it,
+// with ethtool's driver and sysfs's speed.
+TEST_F(EngineTest, EnrichNicDescribesTheDefaultRouteInterface) {
+  auto a = TestNetns::Create("xtcpt-nic");
+  auto b = TestNetns::Create("xtcpt-nic");
+  ASSERT_TRUE(a && b);
+  for (const std::string& cmd :
+       {"ip -n " + a->name() + " link add xv0 type veth peer name xv1 netns " + b->name(),
+        "ip -n " + a->name() + " addr add 10.99.7.1/24 dev xv0",
+        "ip -n " + a->name() + " link set xv0 up", "ip -n " + b->name() + " link set xv1 up",
+        "ip -n " + a->name() + " route add default via 10.99.7.2 dev xv0"}) {
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  }
+  const std::string out = TempPath("nic");
+  const std::string err = TempPath("nic-err");
+  Child daemon = Child::Start(
+      a->Exec({BuildPath("xtcp2"), "-enrichNic", "-promListen", "127.0.0.1:0", "-dest",
+               "file:" + out, "-marshal", "protobufList", "-maxLoops", "1", "-pollJitterPct", "0"}),
+      err);
+  ASSERT_EQ(daemon.Wait(absl::Seconds(30)), 0) << ReadFile(err);
+  const auto recs = ReadProtobufList(out);
+  size_t own = 0;
+  for (const auto& r : recs) {
+    if (r.netns_inode() != a->inode()) continue;
+    ++own;
+    EXPECT_EQ(r.uplink1_ifname(), "xv0");
+    EXPECT_EQ(r.uplink1_nic_driver(), "veth");
+    EXPECT_EQ(r.uplink1_nic_speed_mbps(), 10000u);
+    EXPECT_EQ(r.uplink2_ifname(), "");
+  }
+  EXPECT_GT(own, 0u) << "the daemon's listener is in its own namespace";
+  EXPECT_NE(ReadFile(err).find("-enrichNic: uplinks from default route: xv0 (veth"),
+            std::string::npos)
+      << ReadFile(err);
+  ::unlink(out.c_str());
+  ::unlink(err.c_str());
+}
+
 TEST_F(EngineTest, IoUringUnavailableIsAClearStartupError) {
   const char* knob = "/proc/sys/kernel/io_uring_disabled";
   const std::string before = ReadFile(knob);

@@ -57,6 +57,43 @@ int RunDaemon(const config::Config& cfg, const std::string& cmdline) {
   Metrics metrics;
   metrics.Count("Run", "start", "counter").Increment();
   observe::Readiness readiness;
+  // Before dropping privileges: -enrichLldp connects to lldpd's socket (_lldpd:_lldpd 0770).
+  auto stamps = pipeline::Stamps::Create(StampOptionsFrom(cfg));
+  if (!stamps.ok()) return ReportStartupError(stamps.status());
+  if (stamps->hostname_repaired) {
+    XTCP_LOG(kWarn,
+             "the kernel's hostname is not valid UTF-8; records carry \"%s\" (-hostname "
+             "sets another)",
+             stamps->hostname);
+  }
+
+  if (cfg.enrich_nic) {
+    std::string names;
+    for (const auto& u : stamps->uplinks) {
+      absl::StrAppend(&names, names.empty() ? "" : ", ", u.ifname, " (",
+                      u.driver.empty() ? "?" : u.driver,
+                      u.speed_mbps ? absl::StrCat(", ", u.speed_mbps, " Mb/s") : "", ")");
+    }
+    XTCP_LOG(kInfo, "-enrichNic: uplinks from %s: %s", stamps->uplinks_from,
+             names.empty() ? "none (uplink columns left empty)" : names);
+  }
+
+  if (cfg.enrich_lldp) {
+    if (!stamps->lldp_status.ok()) {
+      XTCP_LOG(kWarn, "-enrichLldp: %s; LLDP columns left empty",
+               std::string(stamps->lldp_status.message()));
+    } else {
+      std::string found;
+      for (size_t i = 0; i < stamps->uplinks.size(); ++i) {
+        const auto& n = stamps->neighbors[i];
+        absl::StrAppend(&found, found.empty() ? "" : ", ", stamps->uplinks[i].ifname, " -> ",
+                        n.chassis_name.empty() ? "(no neighbour)" : n.chassis_name,
+                        n.port_descr.empty() ? "" : absl::StrCat(" ", n.port_descr));
+      }
+      XTCP_LOG(kInfo, "-enrichLldp: %s", found.empty() ? "no uplink" : found);
+    }
+  }
+
   // Least privilege (docs/security.md): capabilities now, while the process has one thread (they
   // are per thread); the seccomp policy once started up, just before the first poll.
   auto privs = observe::Privileges::Drop(
@@ -82,26 +119,6 @@ int RunDaemon(const config::Config& cfg, const std::string& cmdline) {
   auto stage = MakeOutputStage(cfg, &metrics);  // a closed sink is seen by the signal thread
   if (!stage.ok()) return ReportStartupError(stage.status());
   pipeline::OutputStage& output = **stage;
-  auto stamps = pipeline::Stamps::Create(StampOptionsFrom(cfg));
-  if (!stamps.ok()) return ReportStartupError(stamps.status());
-  if (stamps->hostname_repaired) {
-    XTCP_LOG(kWarn,
-             "the kernel's hostname is not valid UTF-8; records carry \"%s\" (-hostname "
-             "sets another)",
-             stamps->hostname);
-  }
-
-  if (cfg.enrich_nic) {
-    std::string names;
-    for (const auto& u : stamps->uplinks) {
-      absl::StrAppend(&names, names.empty() ? "" : ", ", u.ifname, " (",
-                      u.driver.empty() ? "?" : u.driver,
-                      u.speed_mbps ? absl::StrCat(", ", u.speed_mbps, " Mb/s") : "", ")");
-    }
-    XTCP_LOG(kInfo, "-enrichNic: uplinks from %s: %s", stamps->uplinks_from,
-             names.empty() ? "none (uplink columns left empty)" : names);
-  }
-
   pipeline::EnvelopeBatcher batcher(cfg.EffectiveFlushRows(), cfg.EffectiveFlushBytes(), &output);
   output.Start();
   auto engine = pipeline::Engine::Create(EngineOptionsFrom(cfg), &batcher, &*stamps, &metrics);

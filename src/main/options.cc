@@ -84,6 +84,8 @@ pipeline::StampOptions StampOptionsFrom(const config::Config& cfg) {
   o.label = cfg.label;
   o.tag = cfg.tag;
   o.enrich_nic = cfg.enrich_nic;
+  o.enrich_lldp = cfg.enrich_lldp;
+  o.lldpd_socket = cfg.lldpd_socket;
   o.uplinks.count = static_cast<int>(cfg.uplink_count);
   o.uplinks.interfaces = cfg.uplink_interfaces;
   return o;

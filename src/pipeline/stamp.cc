@@ -27,9 +27,23 @@ absl::StatusOr<Stamps> Stamps::Create(const StampOptions& o) {
     // the parser, this one is repaired rather than refused).
     s.hostname_repaired = MakeValidUtf8(&s.hostname) != 0;
   }
-  if (o.enrich_nic) {
+  if (o.enrich_nic || o.enrich_lldp) {
     for (const std::string& name : enrich::ChooseUplinks(o.uplinks, &s.uplinks_from)) {
-      s.uplinks.push_back(enrich::ReadNic(o.uplinks, name));
+      s.uplinks.push_back(o.enrich_nic ? enrich::ReadNic(o.uplinks, name)
+                                       : enrich::NicInfo{.ifname = name});
+    }
+  }
+  if (o.enrich_lldp) {
+    s.neighbors.resize(s.uplinks.size());
+    auto found = enrich::FetchLldpNeighbors(o.lldpd_socket);
+    if (!found.ok()) {
+      s.lldp_status = found.status();
+    } else {
+      for (size_t i = 0; i < s.uplinks.size(); ++i) {
+        if (auto it = found->find(s.uplinks[i].ifname); it != found->end()) {
+          s.neighbors[i] = it->second;
+        }
+      }
     }
   }
   return s;
@@ -52,6 +66,22 @@ void Stamps::Apply(record::RecordMeta* meta) const {
     meta->uplink1_nic_bus_info = u.bus_info;
     meta->uplink1_nic_speed_mbps = u.speed_mbps;
     meta->uplink1_nic_fw_version = u.fw_version;
+  }
+  if (!neighbors.empty()) {
+    const enrich::LldpNeighbor& n = neighbors[0];
+    meta->uplink1_lldp_chassis_name = n.chassis_name;
+    meta->uplink1_lldp_chassis_id = n.chassis_id;
+    meta->uplink1_lldp_mgmt_ip = n.mgmt_ip;
+    meta->uplink1_lldp_port_id = n.port_id;
+    meta->uplink1_lldp_port_descr = n.port_descr;
+  }
+  if (neighbors.size() > 1) {
+    const enrich::LldpNeighbor& n = neighbors[1];
+    meta->uplink2_lldp_chassis_name = n.chassis_name;
+    meta->uplink2_lldp_chassis_id = n.chassis_id;
+    meta->uplink2_lldp_mgmt_ip = n.mgmt_ip;
+    meta->uplink2_lldp_port_id = n.port_id;
+    meta->uplink2_lldp_port_descr = n.port_descr;
   }
   if (uplinks.size() > 1) {
     const enrich::NicInfo& u = uplinks[1];

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "enrich/lldp.h"
 #include "enrich/nic.h"
 #include "record/flat_record.h"
 
@@ -17,7 +18,9 @@ struct StampOptions {
   std::string location;
   std::string label;
   std::string tag;
-  bool enrich_nic = false;  // -enrichNic: describe the uplinks (enrich/nic.h)
+  bool enrich_nic = false;   // -enrichNic: describe the uplinks (enrich/nic.h)
+  bool enrich_lldp = false;  // -enrichLldp: their LLDP neighbours (enrich/lldp.h)
+  std::string lldpd_socket = "/run/lldpd.socket";
   enrich::UplinkOptions uplinks;
 };
 
@@ -29,8 +32,11 @@ struct Stamps {
   std::string label;
   std::string tag;
   // -enrichNic: the uplinks described in uplink1_* / uplink2_*, and where they were chosen from.
+  // With only -enrichLldp a NicInfo holds just the interface name.
   std::vector<enrich::NicInfo> uplinks;
+  std::vector<enrich::LldpNeighbor> neighbors;  // parallel to `uplinks` (-enrichLldp)
   std::string uplinks_from;
+  absl::Status lldp_status;  // -enrichLldp: why there are no neighbours (lldpd unreachable...)
   // gethostname() returned bytes that are not UTF-8; `hostname` holds them repaired (U+FFFD).
   bool hostname_repaired = false;
 

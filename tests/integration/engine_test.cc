@@ -576,6 +576,83 @@ TEST_F(EngineTest, EnrichNicDescribesTheDefaultRouteInterface) {
   ::unlink(err.c_str());
 }
 
+// -enrichLldp against Debian's lldpd: one namespace plays the switch (lldpd announcing a chassis
+// name, a port description and a management address over a veth), the daemon runs in the other
+// with its own lldpd and reads the neighbour through liblldpctl.
+TEST_F(EngineTest, EnrichLldpReportsTheNeighbourOnTheUplink) {
+  if (std::system("command -v lldpd >/dev/null && command -v lldpcli >/dev/null") != 0) {
+    GTEST_SKIP() << "lldpd is not installed (scripts/install-deps.sh test installs it)";
+  }
+  auto host = TestNetns::Create("xtcpt-lldp");
+  auto sw = TestNetns::Create("xtcpt-lldp");
+  ASSERT_TRUE(host && sw);
+  const std::string h = host->name(), w = sw->name();
+  for (const std::string& cmd :
+       {"ip -n " + h + " link add xl0 type veth peer name xl1 netns " + w,
+        "ip -n " + w + " addr add 10.99.9.2/24 dev xl1", "ip -n " + h + " link set xl0 up",
+        "ip -n " + h + " link set lo up", "ip -n " + w + " link set xl1 up"}) {
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  }
+  const std::string sock_h = TempPath("lldpd-host.sock"), sock_w = TempPath("lldpd-switch.sock");
+  Child lldpd_w = Child::Start(
+      sw->Exec({"lldpd", "-d", "-u", sock_w, "-I", "xl1", "-m", "10.99.9.2", "-S", "test switch"}),
+      TempPath("lldpd-switch.log"));
+  Child lldpd_h = Child::Start(host->Exec({"lldpd", "-d", "-u", sock_h, "-I", "xl0"}),
+                               TempPath("lldpd-host.log"));
+  auto lldpcli = [](const std::string& sock, const std::string& args) {
+    return std::system(("lldpcli -u " + sock + " " + args + " >/dev/null 2>&1").c_str());
+  };
+  // Bounded: lldpd takes a moment to create its socket.
+  bool configured = false;
+  for (int i = 0; i < 100 && !configured; ++i) {
+    configured = lldpcli(sock_w, "configure system hostname xtcp-test-switch") == 0;
+    if (!configured) absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(configured);
+  ASSERT_EQ(lldpcli(sock_w, "configure ports xl1 lldp portdescription uplink-port-7"), 0);
+  ASSERT_EQ(lldpcli(sock_w, "update"), 0);
+  bool seen = false;
+  for (int i = 0; i < 100 && !seen; ++i) {
+    seen =
+        std::system(("lldpcli -u " + sock_h + " show neighbors 2>/dev/null | grep -q uplink-port-7")
+                        .c_str()) == 0;
+    if (!seen) absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(seen) << "the host-side lldpd never saw the switch";
+
+  const std::string out = TempPath("lldp");
+  const std::string err = TempPath("lldp-err");
+  Child daemon = Child::Start(
+      host->Exec({BuildPath("xtcp2"), "-enrichLldp", "-uplinkInterfaces", "xl0", "-lldpdSocket",
+                  sock_h, "-promListen", "127.0.0.1:0", "-dest", "file:" + out, "-marshal",
+                  "protobufList", "-maxLoops", "1", "-pollJitterPct", "0"}),
+      err);
+  ASSERT_EQ(daemon.Wait(absl::Seconds(30)), 0) << ReadFile(err);
+  size_t own = 0;
+  for (const auto& r : ReadProtobufList(out)) {
+    if (r.netns_inode() != host->inode()) continue;
+    ++own;
+    EXPECT_EQ(r.uplink1_ifname(), "xl0");
+    EXPECT_EQ(r.uplink1_lldp_chassis_name(), "xtcp-test-switch");
+    EXPECT_EQ(r.uplink1_lldp_port_descr(), "uplink-port-7");
+    EXPECT_EQ(r.uplink1_lldp_mgmt_ip(), "10.99.9.2");
+    EXPECT_FALSE(r.uplink1_lldp_chassis_id().empty());
+    EXPECT_FALSE(r.uplink1_lldp_port_id().empty());
+  }
+  EXPECT_GT(own, 0u);
+  lldpd_h.Signal(SIGTERM);
+  lldpd_w.Signal(SIGTERM);
+  lldpd_h.Wait(absl::Seconds(5));
+  lldpd_w.Wait(absl::Seconds(5));
+  // lldpd unreachable: a warning, empty columns, the run still succeeds.
+  const DaemonOutput d = RunOnce({"-enrichLldp", "-lldpdSocket", sock_h + ".absent"});
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_NE(d.err.find("-enrichLldp: lldpd at"), std::string::npos) << d.err;
+  for (const auto& r : d.records) EXPECT_EQ(r.uplink1_lldp_chassis_name(), "");
+  ::unlink(out.c_str());
+  ::unlink(err.c_str());
+}
+
 TEST_F(EngineTest, IoUringUnavailableIsAClearStartupError) {
   const char* knob = "/proc/sys/kernel/io_uring_disabled";
   const std::string before = ReadFile(knob);

@@ -77,32 +77,38 @@ absl::StatusOr<std::optional<uint32_t>> NsidResolver::QueryFd(int ns_fd) {
       n = ::recv(fd_.get(), buf, sizeof(buf), 0);
     } while (n < 0 && errno == EINTR);
     if (n < 0) return Errno("recv", errno);
-    int len = static_cast<int>(n);
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-      if (h->nlmsg_seq != seq) continue;
-      if (h->nlmsg_type == NLMSG_ERROR) {
-        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) {
+    const size_t len = static_cast<size_t>(n);
+    for (size_t off = 0; off + sizeof(nlmsghdr) <= len;) {
+      nlmsghdr h;
+      std::memcpy(&h, buf + off, sizeof(h));
+      if (h.nlmsg_len < sizeof(nlmsghdr) || h.nlmsg_len > len - off) break;
+      const uint8_t* body = buf + off + NLMSG_HDRLEN;
+      const size_t body_len = h.nlmsg_len - NLMSG_HDRLEN;
+      off += NLMSG_ALIGN(h.nlmsg_len);
+      if (h.nlmsg_seq != seq) continue;
+      if (h.nlmsg_type == NLMSG_ERROR) {
+        if (body_len < sizeof(nlmsgerr)) {
           return absl::DataLossError("RTM_GETNSID: short error reply");
         }
-        const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
-        return Errno("kernel", -e->error);
+        nlmsgerr e;
+        std::memcpy(&e, body, sizeof(e));
+        return Errno("kernel", -e.error);
       }
-      if (h->nlmsg_type != RTM_NEWNSID) continue;
-      const int payload = static_cast<int>(h->nlmsg_len) - static_cast<int>(NLMSG_LENGTH(4));
-      if (payload < 0) return absl::DataLossError("RTM_GETNSID: short reply");
-      auto* a = reinterpret_cast<nlattr*>(static_cast<uint8_t*>(NLMSG_DATA(h)) + 4);
-      for (int left = payload; left >= static_cast<int>(NLA_HDRLEN) && a->nla_len >= NLA_HDRLEN &&
-                               a->nla_len <= left;) {
-        if ((a->nla_type & NLA_TYPE_MASK) == NETNSA_NSID &&
-            a->nla_len >= NLA_HDRLEN + sizeof(int32_t)) {
+      if (h.nlmsg_type != RTM_NEWNSID) continue;
+      constexpr size_t kRtgen = NLMSG_ALIGN(sizeof(rtgenmsg));
+      if (body_len < kRtgen) return absl::DataLossError("RTM_GETNSID: short reply");
+      for (size_t at = kRtgen; at + NLA_HDRLEN <= body_len;) {
+        nlattr a;
+        std::memcpy(&a, body + at, sizeof(a));
+        if (a.nla_len < NLA_HDRLEN || a.nla_len > body_len - at) break;
+        if ((a.nla_type & NLA_TYPE_MASK) == NETNSA_NSID &&
+            a.nla_len >= NLA_HDRLEN + sizeof(int32_t)) {
           int32_t id = 0;
-          std::memcpy(&id, reinterpret_cast<uint8_t*>(a) + NLA_HDRLEN, sizeof(id));
+          std::memcpy(&id, body + at + NLA_HDRLEN, sizeof(id));
           if (id < 0) return std::optional<uint32_t>();  // NETNSA_NSID_NOT_ASSIGNED
           return std::optional<uint32_t>(static_cast<uint32_t>(id));
         }
-        const int step = NLA_ALIGN(a->nla_len);
-        left -= step;
-        a = reinterpret_cast<nlattr*>(reinterpret_cast<uint8_t*>(a) + step);
+        at += NLA_ALIGN(a.nla_len);
       }
       return std::optional<uint32_t>();  // no NETNSA_NSID: none assigned
     }

@@ -48,13 +48,14 @@ absl::StatusOr<EnterResult> EnterAndOpen(const std::string& handle, uint64_t ino
   ::close(target);
 
   absl::StatusOr<std::unique_ptr<netlink::NetlinkSocket>> sock;
+  EnterResult result;
   if (ThreadNsInode() != inode) {
     sock = absl::InternalError(absl::StrCat("setns ", handle, " landed in the wrong namespace"));
   } else {
     sock = netlink::NetlinkSocket::Open();
+    result.socket_hash = ReadSocketHash();
   }
 
-  EnterResult result;
   const bool restored = ::setns(orig, CLONE_NEWNET) == 0 && ThreadNsInode() == orig_inode;
   ::close(orig);
   result.restore_failed = !restored;

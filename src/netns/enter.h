@@ -6,7 +6,7 @@
 // thread then exits in every case, so a thread whose restore failed is retired, never reused, and
 // no thread stays parked in a foreign namespace. If the target cannot be entered (vanished
 // process, not a namespace, no CAP_SYS_ADMIN) no socket is made: never a host socket under a
-// foreign name.
+// foreign name. While inside, the helper also reads which TCP socket hash the namespace uses.
 
 #include <cstdint>
 #include <memory>
@@ -14,12 +14,14 @@
 
 #include "absl/status/statusor.h"
 #include "netlink/netlink_socket.h"
+#include "netns/socket_hash.h"
 
 namespace xtcp::netns {
 
 struct EnterResult {
   std::unique_ptr<netlink::NetlinkSocket> socket;
   bool restore_failed = false;  // the helper thread could not return (it was retired)
+  SocketHashInfo socket_hash;   // read while inside: own hash or the host's (netns/socket_hash.h)
 };
 
 // `handle` is a namespace file (bind mount or /proc/<pid>/ns/net) expected to have `inode`.

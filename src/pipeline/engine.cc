@@ -11,6 +11,7 @@
 #include "netlink/netlink_socket.h"
 #include "netns/enter.h"
 #include "netns/nsid.h"
+#include "netns/socket_hash.h"
 
 namespace xtcp::pipeline {
 
@@ -47,8 +48,8 @@ absl::Status Engine::Init() {
   hooks.discover = [this](netns::DiscoveryStats* ds) {
     return discoverer_.Discover(self_inode_, ds);
   };
-  hooks.open = [restore_failed](const netns::NamespaceInfo& info)
-      -> absl::StatusOr<std::unique_ptr<netlink::DumpSocket>> {
+  hooks.open =
+      [restore_failed](const netns::NamespaceInfo& info) -> absl::StatusOr<OpenedNamespace> {
     auto entered = netns::OpenSocketInNamespace(info.handle, info.inode);
     if (!entered.ok()) return entered.status();
     if (entered->restore_failed) {
@@ -57,7 +58,8 @@ absl::Status Engine::Init() {
                "namespace %s: helper thread could not return to the daemon's namespace; retired",
                info.name);
     }
-    return std::unique_ptr<netlink::DumpSocket>(std::move(entered->socket));
+    return OpenedNamespace{.socket = std::move(entered->socket),
+                           .socket_hash = entered->socket_hash};
   };
   hooks.process_threads = ProcessThreads;
   if (opts_.namespaces.populate_nsid) {
@@ -84,7 +86,10 @@ absl::Status Engine::Init() {
   // The daemon's own namespace is opened here, on this thread: a failure is a startup error.
   auto sock = netlink::NetlinkSocket::Open();
   if (!sock.ok()) return sock.status();
-  if (absl::Status s = namespaces_->AddSelf(self_inode_, std::move(*sock)); !s.ok()) return s;
+  if (absl::Status s = namespaces_->AddSelf(self_inode_, std::move(*sock), netns::ReadSocketHash());
+      !s.ok()) {
+    return s;
+  }
 
   watcher_ = std::make_unique<netns::Watcher>(discoverer_.options().bind_dirs,
                                               [this] { RequestReconcile(); });
@@ -110,7 +115,9 @@ EngineStats Engine::stats() const {
           .polls_timed_out = p.polls_timed_out,
           .namespaces = n.namespaces,
           .enter_failures = n.enter_failures,
-          .refused_for_threads = n.refused_for_threads};
+          .refused_for_threads = n.refused_for_threads,
+          .shared_hash = n.shared_hash,
+          .own_hash = n.own_hash};
 }
 
 absl::Status Engine::Run(std::function<void()> on_polling) {

@@ -49,6 +49,8 @@ struct EngineStats {
   uint64_t namespaces = 0;
   uint64_t enter_failures = 0;
   uint64_t refused_for_threads = 0;
+  uint64_t shared_hash = 0;  // namespaces on the host's TCP socket hash (netns/socket_hash.h)
+  uint64_t own_hash = 0;
 };
 
 class Engine : private PollDriver {

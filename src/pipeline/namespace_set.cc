@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -41,7 +42,8 @@ NamespaceSet::SetMetrics::SetMetrics(Metrics* m)
       reconcile_seconds(&m->Summary("reconcile", "complete", "counter")),
       namespaces(&m->NamespaceGauge()),
       threads(&m->Gauge("Engine", "threads", "gauge")),
-      fds(&m->Gauge("Engine", "fds", "gauge")) {}
+      fds(&m->Gauge("Engine", "fds", "gauge")),
+      shared_hash(&m->Gauge("Engine", "sharedSocketHashNamespaces", "gauge")) {}
 
 NamespaceSet::NamespaceSet(NamespaceSetOptions opts, CollectorContext* ctx, Metrics* metrics,
                            NamespaceHooks hooks, std::function<void(uint64_t)> forget)
@@ -57,8 +59,10 @@ void NamespaceSet::StopAll() {
   for (auto& [inode, c] : collectors_) c->Stop();
 }
 
-absl::Status NamespaceSet::AddSelf(uint64_t inode, std::unique_ptr<netlink::DumpSocket> socket) {
+absl::Status NamespaceSet::AddSelf(uint64_t inode, std::unique_ptr<netlink::DumpSocket> socket,
+                                   netns::SocketHashInfo socket_hash) {
   self_inode_ = inode;
+  self_hash_ = socket_hash;
   auto c = std::make_unique<NamespaceCollector>(inode, "default", std::move(socket), ctx_);
   if (absl::Status s = c->Start(); !s.ok()) return s;
   collectors_.emplace(inode, std::move(c));
@@ -116,11 +120,12 @@ void NamespaceSet::Add(const netns::NamespaceInfo& info) {
     return;
   }
 
-  auto socket = hooks_.open(info);
-  absl::Status status = socket.ok() ? absl::OkStatus() : socket.status();
+  auto opened = hooks_.open(info);
+  absl::Status status = opened.ok() ? absl::OkStatus() : opened.status();
   std::unique_ptr<NamespaceCollector> c;
   if (status.ok()) {
-    c = std::make_unique<NamespaceCollector>(info.inode, info.name, std::move(*socket), ctx_);
+    c = std::make_unique<NamespaceCollector>(info.inode, info.name, std::move(opened->socket),
+                                             ctx_);
     status = c->Start();
   }
   if (!status.ok() && info.pid != 0 && absl::IsUnavailable(status)) {
@@ -153,6 +158,7 @@ void NamespaceSet::Add(const netns::NamespaceInfo& info) {
   metrics_.added->Increment();
   XTCP_LOG(kDebug, "namespace %s (inode %d) added", info.name, info.inode);
   collectors_.emplace(info.inode, std::move(c));
+  hash_kind_[info.inode] = opened->socket_hash.kind;
   absl::MutexLock lock(&names_mu_);
   names_[info.inode] = info.name;
 }
@@ -167,6 +173,7 @@ void NamespaceSet::Remove(uint64_t inode) {
     names_.erase(inode);
   }
   collectors_.erase(it);
+  hash_kind_.erase(inode);
   metrics_.deleted->Increment();
 }
 
@@ -186,6 +193,31 @@ void NamespaceSet::NoteNotNamespaces(const netns::DiscoveryStats& ds) {
     }
   }
   not_namespace_seen_ = std::move(still_bad);
+}
+
+void NamespaceSet::NoteSocketHashes() {
+  uint64_t shared = 0, own = 0;
+  for (const auto& [inode, kind] : hash_kind_) {
+    shared += kind == netns::SocketHash::kShared;
+    own += kind == netns::SocketHash::kOwn;
+  }
+  {
+    absl::MutexLock lock(&names_mu_);
+    stats_.shared_hash = shared;
+    stats_.own_hash = own;
+  }
+  metrics_.shared_hash->Set(static_cast<double>(shared));
+  if (hash_advice_logged_ || shared < kSharedHashAdviceAt) return;
+  hash_advice_logged_ = true;
+  const uint64_t buckets = self_hash_.kind == netns::SocketHash::kOwn ? self_hash_.buckets : 0;
+  XTCP_LOG(kInfo,
+           "%d of %d namespaces share the host's TCP socket hash%s: each one's dump walks all of "
+           "it. Setting net.ipv4.tcp_child_ehash_entries (Linux 6.1+, e.g. to 1024) before "
+           "containers start gives each new namespace a hash of its own; measured here it cut "
+           "the kernel's cost of dumping such namespaces to about a third (docs/performance.md, "
+           "\"Container hosts\")",
+           shared, hash_kind_.size(),
+           buckets ? absl::StrCat(" (", buckets, " buckets)") : std::string());
 }
 
 void NamespaceSet::Reconcile() {
@@ -231,6 +263,7 @@ void NamespaceSet::Reconcile() {
     absl::MutexLock lock(&names_mu_);
     stats_.namespaces = collectors_.size();
   }
+  NoteSocketHashes();
   metrics_.namespaces->Set(static_cast<double>(collectors_.size()));
   metrics_.threads->Set(static_cast<double>(hooks_.process_threads()));
   metrics_.fds->Set(static_cast<double>(ProcessFds()));

@@ -11,6 +11,10 @@
 // no threads (the reader pool is shared), but entering one takes a short-lived helper thread, so a
 // process already at the budget refuses it (counted, logged once, retried).
 //
+// Socket hash: each namespace's hash is read when it is entered (netns/socket_hash.h). The number
+// on the host's shared hash is a gauge; once it reaches kSharedHashAdviceAt, one INFO line names
+// the sysctl that gives new namespaces their own hash (docs/performance.md, "Container hosts").
+//
 // Locks: names_mu_ guards the inode -> name map read by other threads (Names(), stats); everything
 // else is touched by the owning (poller) thread only.
 //
@@ -32,6 +36,7 @@
 #include "absl/time/time.h"
 #include "netlink/dump_socket.h"
 #include "netns/discovery.h"
+#include "netns/socket_hash.h"
 #include "pipeline/collector.h"
 
 namespace prometheus {
@@ -57,7 +62,18 @@ struct NamespaceSetStats {
   uint64_t namespaces = 0;
   uint64_t enter_failures = 0;
   uint64_t refused_for_threads = 0;
+  uint64_t shared_hash = 0;  // namespaces (not the daemon's own) on the host's socket hash
+  uint64_t own_hash = 0;     // namespaces (not the daemon's own) with a hash of their own
 };
+
+// A socket inside a namespace, and what was learnt while inside.
+struct OpenedNamespace {
+  std::unique_ptr<netlink::DumpSocket> socket;
+  netns::SocketHashInfo socket_hash;
+};
+
+// Namespaces on the shared hash from which the start-up advice is logged.
+inline constexpr uint64_t kSharedHashAdviceAt = 10;
 
 // How the set sees the host; the defaults are the real ones (netns/discovery.h, netns/enter.h,
 // /proc/self/task). Tests substitute fakes.
@@ -65,8 +81,7 @@ struct NamespaceHooks {
   // Every namespace but the daemon's own (which the set always has).
   std::function<std::vector<netns::NamespaceInfo>(netns::DiscoveryStats*)> discover;
   // A dump socket inside `info`'s namespace. Unavailable when its handle vanished.
-  std::function<absl::StatusOr<std::unique_ptr<netlink::DumpSocket>>(const netns::NamespaceInfo&)>
-      open;
+  std::function<absl::StatusOr<OpenedNamespace>(const netns::NamespaceInfo&)> open;
   std::function<size_t()> process_threads;
   // -populateNsid: the namespace's nsid (nullopt: none assigned, or the lookup failed); empty
   // when not wanted. Asked at every rescan, so an nsid assigned later is picked up.
@@ -84,7 +99,8 @@ class NamespaceSet {
   NamespaceSet& operator=(const NamespaceSet&) = delete;
 
   // Adds the daemon's own namespace ("default") with `socket`; its failure is a startup error.
-  absl::Status AddSelf(uint64_t inode, std::unique_ptr<netlink::DumpSocket> socket);
+  absl::Status AddSelf(uint64_t inode, std::unique_ptr<netlink::DumpSocket> socket,
+                       netns::SocketHashInfo socket_hash = {});
 
   // Rescans: see the header comment.
   void Reconcile();
@@ -106,6 +122,7 @@ class NamespaceSet {
   void Add(const netns::NamespaceInfo& info) ABSL_LOCKS_EXCLUDED(names_mu_);
   void Remove(uint64_t inode) ABSL_LOCKS_EXCLUDED(names_mu_);
   void NoteNotNamespaces(const netns::DiscoveryStats& ds);
+  void NoteSocketHashes();
   bool ThreadBudgetAllows(uint32_t extra) const;
 
   const NamespaceSetOptions opts_;
@@ -119,14 +136,17 @@ class NamespaceSet {
     prometheus::Counter *reconciles, *found, *found_proc, *found_bind, *skipped, *not_namespace,
         *added, *deleted, *max_threads, *enter_failed, *handle_vanished;
     prometheus::Summary* reconcile_seconds;
-    prometheus::Gauge *namespaces, *threads, *fds;
+    prometheus::Gauge *namespaces, *threads, *fds, *shared_hash;
   } metrics_;
 
   // Owning thread only.
   std::map<uint64_t, std::unique_ptr<NamespaceCollector>> collectors_;
   std::map<uint64_t, Failure> failures_;
   std::set<uint64_t> refused_logged_;
-  std::map<std::string, int> not_namespace_seen_;  // bind-mount entries that are not namespaces
+  std::map<std::string, int> not_namespace_seen_;    // bind-mount entries that are not namespaces
+  std::map<uint64_t, netns::SocketHash> hash_kind_;  // of every collected namespace but our own
+  netns::SocketHashInfo self_hash_;
+  bool hash_advice_logged_ = false;
 
   mutable absl::Mutex names_mu_;
   std::map<uint64_t, std::string> names_ ABSL_GUARDED_BY(names_mu_);

@@ -538,6 +538,36 @@ TEST_F(EngineTest, PopulateNsidLabelsRecordsWithTheAssignedNsid) {
   }
 }
 
+// Ten namespaces on the host's socket hash give the advice naming the sysctl; one with a hash of
+// its own (created with net.ipv4.tcp_child_ehash_entries set) is collected exactly as ss lists
+// it, in both request modes.
+TEST_F(EngineTest, SharedSocketHashIsAdvisedAndOwnHashCollectsTheSame) {
+  const char* knob = "/proc/sys/net/ipv4/tcp_child_ehash_entries";
+  const std::string before = ReadFile(knob);
+  if (before.empty()) GTEST_SKIP() << "this kernel has no " << knob << " (before 6.1)";
+  std::vector<std::unique_ptr<TestNetns>> shared;
+  for (int i = 0; i < 10; ++i) {  // pipeline::kSharedHashAdviceAt
+    shared.push_back(TestNetns::Create("xtcpt-shash"));
+    ASSERT_TRUE(shared.back());
+  }
+  std::unique_ptr<TestNetns> own;
+  { std::ofstream(knob) << "256"; }
+  own = TestNetns::Create("xtcpt-ohash");
+  { std::ofstream(knob) << before; }
+  ASSERT_TRUE(own);
+  ASSERT_EQ(testing::Run(own->Exec({"cat", "/proc/sys/net/ipv4/tcp_ehash_entries"})).out, "256\n");
+  Child farm = StartFarm(*own, {"-n", "20"}, nullptr);
+  Child farm6 = StartFarm(*own, {"-n", "20", "-6"}, nullptr);
+  for (const DumpMode mode : {DumpMode::kCompat, DumpMode::kV2Pair}) {
+    SCOPED_TRACE(mode == DumpMode::kCompat ? "TCPDIAG_GETSOCK" : "v2 pair");
+    const DaemonOutput d = RunOnce({}, mode);
+    ASSERT_EQ(d.exit_code, 0) << d.err;
+    ExpectExactlyWhatSsLists(d, *own);
+    EXPECT_NE(d.err.find("share the host's TCP socket hash"), std::string::npos) << d.err;
+    EXPECT_NE(d.err.find("net.ipv4.tcp_child_ehash_entries"), std::string::npos) << d.err;
+  }
+}
+
 // -enrichNic inside a namespace whose default route leaves through a veth: every record names it,
 // with ethtool's driver and sysfs's speed.
 TEST_F(EngineTest, EnrichNicDescribesTheDefaultRouteInterface) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "pipeline/engine_harness.h"
 
@@ -19,6 +20,7 @@ struct FakeHost {
   std::map<uint64_t, std::unique_ptr<FakeKernel>> kernels;
   std::map<uint64_t, absl::Status> open_error;
   std::vector<uint64_t> forgotten;
+  std::map<uint64_t, netns::SocketHashInfo> hash;  // what each namespace's probe reports
   size_t threads = 10;
   int opens = 0;
 
@@ -29,11 +31,12 @@ struct FakeHost {
   pipeline::NamespaceHooks Hooks() {
     pipeline::NamespaceHooks h;
     h.discover = [this](netns::DiscoveryStats*) { return live; };
-    h.open = [this](const netns::NamespaceInfo& info)
-        -> absl::StatusOr<std::unique_ptr<netlink::DumpSocket>> {
+    h.open = [this](const netns::NamespaceInfo& info) -> absl::StatusOr<pipeline::OpenedNamespace> {
       ++opens;
       if (auto e = open_error.find(info.inode); e != open_error.end()) return e->second;
-      return kernels.at(info.inode)->Socket();
+      pipeline::OpenedNamespace o{.socket = kernels.at(info.inode)->Socket()};
+      if (auto k = hash.find(info.inode); k != hash.end()) o.socket_hash = k->second;
+      return o;
     };
     h.process_threads = [this] { return threads; };
     return h;
@@ -108,6 +111,53 @@ TEST(NamespaceSet, VanishedProcessIsNotAFailure) {
   s.set->Reconcile();
   EXPECT_EQ(s.set->stats().enter_failures, 0u);
   EXPECT_EQ(s.h.Count("netNamespaceInstance", "handleVanished", "count"), 1);
+}
+
+// Which hash each namespace uses is counted; the advice is logged once, when enough share the
+// host's, and names the sysctl.
+TEST(NamespaceSet, CountsNamespacesOnTheSharedSocketHashAndAdvisesOnce) {
+  SetHarness s;
+  const uint64_t shared_n = pipeline::kSharedHashAdviceAt;
+  for (uint64_t i = 0; i < shared_n + 2; ++i) {
+    const uint64_t inode = 10 + i;
+    s.host.Add(inode, absl::StrCat("ns", i));
+    if (i == 0) continue;  // unknown (a kernel without the sysctl)
+    s.host.hash[inode] = i <= shared_n ? netns::SocketHashInfo{netns::SocketHash::kShared, 4096}
+                                       : netns::SocketHashInfo{netns::SocketHash::kOwn, 128};
+  }
+  auto& gauge = s.h.metrics.Gauge("Engine", "sharedSocketHashNamespaces", "gauge");
+  // One namespace fewer than the threshold first: counted, no advice.
+  const auto last_shared = s.host.live.begin() + static_cast<ptrdiff_t>(shared_n);
+  const netns::NamespaceInfo held = *last_shared;
+  s.host.live.erase(last_shared);
+  ::testing::internal::CaptureStderr();
+  s.set->Reconcile();
+  std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(s.set->stats().shared_hash, shared_n - 1);
+  EXPECT_EQ(s.set->stats().own_hash, 1u);
+  EXPECT_EQ(gauge.Value(), static_cast<double>(shared_n - 1));
+  EXPECT_EQ(err.find("tcp_child_ehash_entries"), std::string::npos) << err;
+
+  s.host.live.push_back(held);
+  ::testing::internal::CaptureStderr();
+  s.set->Reconcile();
+  s.set->Reconcile();
+  err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(s.set->stats().shared_hash, shared_n);
+  EXPECT_EQ(gauge.Value(), static_cast<double>(shared_n));
+  const size_t at = err.find("net.ipv4.tcp_child_ehash_entries");
+  ASSERT_NE(at, std::string::npos) << err;
+  EXPECT_NE(err.find(absl::StrCat(shared_n, " of ", shared_n + 2, " namespaces share")),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(err.find("net.ipv4.tcp_child_ehash_entries", at + 1), std::string::npos) << err;
+
+  // Namespaces that go stop counting.
+  s.host.live.resize(3);  // ns0 (unknown), ns1 and ns2 (shared)
+  s.set->Reconcile();
+  EXPECT_EQ(s.set->stats().shared_hash, 2u);
+  EXPECT_EQ(s.set->stats().own_hash, 0u);
+  EXPECT_EQ(gauge.Value(), 2.0);
 }
 
 TEST(NamespaceSet, MaxThreadsRefusesAdmission) {

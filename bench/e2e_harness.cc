@@ -11,7 +11,11 @@
 // allocations per poll after warm-up, and the ratios the targets are stated in.
 //
 //   xtcp_e2e_bench [-sockets 18000] [-namespaces 1] [-loops 20] [-repeat 3] [-cases a,b,...]
-//                  [-out FILE]
+//                  [-childEhash N] [-out FILE]
+//
+// -childEhash N: the namespaces are created with net.ipv4.tcp_child_ehash_entries=N (Linux 6.1+),
+// so each has a TCP socket hash of its own instead of sharing the host's (0, the default: shared);
+// the sysctl is restored once they exist.
 //
 // Each case runs -repeat times, interleaved with the others, and the report shows the run with the
 // median CPU: this machine's timings move by ±15% from run to run.
@@ -55,6 +59,7 @@ struct Options {
   std::vector<std::string> cases = {"dump_only",   "xtcp2",     "xtcp2-uring",
                                     "xtcp2-jsonl", "xtcp2-csv", "ss"};
   std::string out;
+  int child_ehash = 0;
 };
 
 struct Result {
@@ -92,6 +97,14 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
+bool WriteKnob(const std::string& path, const std::string& value) {
+  std::ofstream out(path);
+  out << value;
+  if (value.empty() || value.back() != '\n') out << "\n";
+  out.close();
+  return out.good();
+}
+
 // Runs one process to completion, sampling its thread count.
 Result Measure(const std::string& name, const std::vector<std::string>& argv, int loops) {
   Result r;
@@ -117,10 +130,11 @@ Result Measure(const std::string& name, const std::vector<std::string>& argv, in
   r.exit_code = st;
   r.user_s = Seconds(c.usage().ru_utime);
   r.sys_s = Seconds(c.usage().ru_stime);
-  // The daemon's per-poll lines: "poll N: M namespaces, S sockets, done in X.XXXms, A allocations"
+  // The daemon's per-poll lines: "poll N: M namespaces, S sockets, done in X.XXXms (CPU: kernel
+  // K.KKKms, user U.UUUms[, slowest namespace ...]), A allocations"
   const std::string log = ReadFile(err);
   static const std::regex kPoll(
-      R"(poll (\d+): .*?(\d+) sockets, \S+ in ([0-9.]+)ms(?:, (\d+) allocations)?)");
+      R"(poll (\d+): .*?(\d+) sockets, \S+ in ([0-9.]+)ms(?: \([^)]*\))?(?:, (\d+) allocations)?)");
   std::vector<double> walls, allocs, socks;
   for (auto it = std::sregex_iterator(log.begin(), log.end(), kPoll); it != std::sregex_iterator();
        ++it) {
@@ -177,6 +191,8 @@ int Main(int argc, char** argv) {
       o.cases = absl::StrSplit(v, ',');
     } else if (a == "-out") {
       o.out = v;
+    } else if (a == "-childEhash") {
+      o.child_ehash = std::max(0, std::stoi(v));
     } else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 2;
@@ -193,6 +209,12 @@ int Main(int argc, char** argv) {
   const int per_ns = o.sockets / o.namespaces;
   int opened = 0;
   const absl::Time setup0 = absl::Now();
+  const char* const child_knob = "/proc/sys/net/ipv4/tcp_child_ehash_entries";
+  const std::string child_before = ReadFile(child_knob);
+  if (o.child_ehash > 0 && !WriteKnob(child_knob, std::to_string(o.child_ehash))) {
+    std::fprintf(stderr, "cannot set %s (a kernel before 6.1?)\n", child_knob);
+    return 1;
+  }
   for (int n = 0; n < o.namespaces; ++n) {
     nss.push_back(TestNetns::Create("xtcpb"));
     if (!nss.back()) {
@@ -219,8 +241,12 @@ int Main(int argc, char** argv) {
       }
     }
   }
-  std::fprintf(stderr, "load: %d sockets in %d namespaces, %zu processes, %.1fs\n", opened,
-               o.namespaces, farms.size(), absl::ToDoubleSeconds(absl::Now() - setup0));
+  if (o.child_ehash > 0) WriteKnob(child_knob, child_before);
+  std::fprintf(stderr, "load: %d sockets in %d namespaces (%s socket hash), %zu processes, %.1fs\n",
+               opened, o.namespaces,
+               o.child_ehash > 0 ? absl::StrCat("own ", o.child_ehash, "-bucket").c_str()
+                                 : "the host's shared",
+               farms.size(), absl::ToDoubleSeconds(absl::Now() - setup0));
 
   std::vector<std::string> ns_names, ns_paths = {"/proc/self/ns/net"};
   for (const auto& ns : nss) {

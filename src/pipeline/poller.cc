@@ -1,10 +1,13 @@
 #include "pipeline/poller.h"
 
+#include <sys/resource.h>
+
 #include <random>
 #include <string>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/alloc_counter.h"
 #include "common/log.h"
@@ -27,7 +30,25 @@ Poller::PollMetrics::PollMetrics(Metrics* m)
       timeouts(&m->Count("Poller", "PollTimeout", "count")),
       already_polling(&m->Count("Poller", "alreadyPolling", "count")),
       tick(&m->Count("mapReconciler", "tick", "count")),
-      poll_seconds(&m->Summary("Poller", "pollToDoneDuration", "count")) {}
+      poll_seconds(&m->Summary("Poller", "pollToDoneDuration", "count")),
+      dump_seconds(&m->Summary("Poller", "namespaceDumpDuration", "count")),
+      system_cpu_seconds(&m->Summary("Poller", "pollSystemCpu", "count")),
+      user_cpu_seconds(&m->Summary("Poller", "pollUserCpu", "count")) {}
+
+namespace {
+
+struct Cpu {
+  absl::Duration system, user;
+};
+
+Cpu ProcessCpu() {
+  rusage ru{};
+  if (::getrusage(RUSAGE_SELF, &ru) != 0) return {};
+  return {.system = absl::DurationFromTimeval(ru.ru_stime),
+          .user = absl::DurationFromTimeval(ru.ru_utime)};
+}
+
+}  // namespace
 
 Poller::Poller(PollerOptions opts, EnvelopeBatcher* batcher, Metrics* metrics)
     : opts_(opts),
@@ -89,12 +110,24 @@ void Poller::Forget(uint64_t inode) {
 
 void Poller::DumpFinished(uint64_t poll_id, uint64_t inode) {
   metrics_.done->Increment();
+  absl::Duration took = absl::ZeroDuration();
+  bool timed = false;
   {
     absl::MutexLock lock(&mu_);
     if (poll_id != active_poll_) return;  // a dump of an earlier poll, after that poll's timeout
     if (!pending_.erase(inode)) return;   // forgotten, or a duplicate
     if (in_flight_ > 0) --in_flight_;
+    if (auto it = dump_started_.find(inode); it != dump_started_.end()) {
+      took = absl::Now() - it->second;
+      timed = true;
+      dump_started_.erase(it);
+      if (took > slowest_dump_) {
+        slowest_dump_ = took;
+        slowest_inode_ = inode;
+      }
+    }
   }
+  if (timed) metrics_.dump_seconds->Observe(absl::ToDoubleSeconds(took));
   StartWaiting(poll_id);
 }
 
@@ -109,10 +142,12 @@ void Poller::StartWaiting(uint64_t poll_id) {
       next = waiting_.front();
       waiting_.pop_front();
       ++in_flight_;
+      dump_started_[next->inode()] = absl::Now();  // before StartPoll(): its end may come first
     }
     // Outside mu_: StartPoll() may call DumpFinished() (no family could be sent).
     if (!next->StartPoll(poll_id)) {  // stopped (or still busy) meanwhile: nothing will report
       absl::MutexLock lock(&mu_);
+      dump_started_.erase(next->inode());
       if (pending_.erase(next->inode()) && in_flight_ > 0) --in_flight_;
     }
   }
@@ -120,6 +155,7 @@ void Poller::StartWaiting(uint64_t poll_id) {
 
 PollResult Poller::PollOnce(const std::vector<NamespaceCollector*>& targets) {
   const absl::Time start = absl::Now();
+  const Cpu cpu_before = ProcessCpu();
   const std::optional<uint64_t> allocs_before = HeapAllocations();
   uint64_t sockets_before = 0;
   for (NamespaceCollector* c : targets) sockets_before += c->sockets_seen();
@@ -144,6 +180,9 @@ PollResult Poller::PollOnce(const std::vector<NamespaceCollector*>& targets) {
     // Everything is pending before any dump can finish.
     pending_.clear();
     for (NamespaceCollector* c : idle) pending_.insert(c->inode());
+    dump_started_.clear();
+    slowest_dump_ = absl::ZeroDuration();
+    slowest_inode_ = 0;
     waiting_.clear();
     for (NamespaceCollector* c : idle) {
       if (unreached_.contains(c->inode())) waiting_.push_back(c);
@@ -166,9 +205,17 @@ PollResult Poller::PollOnce(const std::vector<NamespaceCollector*>& targets) {
     unreached_.clear();  // namespaces not reached before the timeout go first next time
     for (NamespaceCollector* c : waiting_) unreached_.insert(c->inode());
     waiting_.clear();
+    dump_started_.clear();
+    res.slowest_dump = slowest_dump_;
+    res.slowest_inode = slowest_inode_;
     if (res.timed_out) ++stats_.polls_timed_out;
   }
   res.took = absl::Now() - start;
+  const Cpu cpu_after = ProcessCpu();
+  res.system_cpu = cpu_after.system - cpu_before.system;
+  res.user_cpu = cpu_after.user - cpu_before.user;
+  metrics_.system_cpu_seconds->Observe(absl::ToDoubleSeconds(res.system_cpu));
+  metrics_.user_cpu_seconds->Observe(absl::ToDoubleSeconds(res.user_cpu));
   metrics_.poll_seconds->Observe(absl::ToDoubleSeconds(res.took));
   if (res.timed_out) {
     metrics_.timeouts->Increment();
@@ -187,9 +234,18 @@ PollResult Poller::PollOnce(const std::vector<NamespaceCollector*>& targets) {
   if (const auto after = HeapAllocations(); after && allocs_before) {
     allocs = absl::StrCat(", ", *after - *allocs_before, " allocations");
   }
-  XTCP_LOG(kInfo, "poll %d: %d namespaces%s, %d sockets, %s in %.3fms%s", res.poll_id, res.started,
-           res.busy ? absl::StrCat(" (", res.busy, " still busy)") : "", sockets - sockets_before,
-           res.timed_out ? "TIMED OUT" : "done", absl::ToDoubleMilliseconds(res.took), allocs);
+  std::string slowest;
+  if (res.started > 1 && res.slowest_inode != 0) {
+    slowest = absl::StrFormat(", slowest namespace %d %.3fms", res.slowest_inode,
+                              absl::ToDoubleMilliseconds(res.slowest_dump));
+  }
+  XTCP_LOG(kInfo,
+           "poll %d: %d namespaces%s, %d sockets, %s in %.3fms (CPU: kernel %.3fms, user "
+           "%.3fms%s)%s",
+           res.poll_id, res.started, res.busy ? absl::StrCat(" (", res.busy, " still busy)") : "",
+           sockets - sockets_before, res.timed_out ? "TIMED OUT" : "done",
+           absl::ToDoubleMilliseconds(res.took), absl::ToDoubleMilliseconds(res.system_cpu),
+           absl::ToDoubleMilliseconds(res.user_cpu), slowest, allocs);
   return res;
 }
 

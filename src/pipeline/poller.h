@@ -13,6 +13,11 @@
 // TriggerPoll() asks for a poll now. Requests coalesce: any number made while idle give one poll;
 // one made while a poll is in flight is absorbed by that poll (counted Poller/alreadyPolling).
 //
+// Cost: every poll's INFO line and summaries carry the dump time of each namespace
+// (Poller/namespaceDumpDuration), and the process's system and user CPU over the poll
+// (Poller/pollSystemCpu, Poller/pollUserCpu): what a poll costs the kernel, before -frequency is
+// raised.
+//
 // Locks: mu_ guards the wake-up flags, the current poll's pending/waiting sets and the stats. It is
 // taken by the poller thread and by reader threads (DumpFinished()), never held while calling a
 // collector (collectors call DumpFinished() with none of their locks held).
@@ -24,6 +29,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -68,6 +74,11 @@ struct PollResult {
   size_t busy = 0;     // namespaces sitting this poll out (still in an earlier dump)
   bool timed_out = false;
   absl::Duration took;
+  // Process CPU from the poll's start until its dumps settled (before the flush): system time is
+  // mostly the kernel walking socket hashes for the dumps; user time is decoding and encoding.
+  absl::Duration system_cpu, user_cpu;
+  absl::Duration slowest_dump;  // the longest single namespace's dump of this poll
+  uint64_t slowest_inode = 0;
 };
 
 // The poller's view of the namespaces; implemented by the Engine over its NamespaceSet.
@@ -126,7 +137,7 @@ class Poller : public DumpListener {
   struct PollMetrics {
     explicit PollMetrics(Metrics* m);
     prometheus::Counter *done, *polls, *complete, *busy, *timeouts, *already_polling, *tick;
-    prometheus::Summary* poll_seconds;
+    prometheus::Summary *poll_seconds, *dump_seconds, *system_cpu_seconds, *user_cpu_seconds;
   } metrics_;
 
   // Poller thread only.
@@ -139,6 +150,9 @@ class Poller : public DumpListener {
   bool poll_requested_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t active_poll_ ABSL_GUARDED_BY(mu_) = 0;    // 0: no poll in flight
   std::set<uint64_t> pending_ ABSL_GUARDED_BY(mu_);  // inodes whose dump of this poll runs
+  std::map<uint64_t, absl::Time> dump_started_ ABSL_GUARDED_BY(mu_);  // of the running dumps
+  absl::Duration slowest_dump_ ABSL_GUARDED_BY(mu_);
+  uint64_t slowest_inode_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<NamespaceCollector*> waiting_ ABSL_GUARDED_BY(mu_);  // not started yet this poll
   // Not started before the last poll's timeout: they go first in the next poll, so a slow
   // namespace early in the list cannot starve the ones after it.

@@ -8,6 +8,7 @@
 
 #include "gtest/gtest.h"
 #include "pipeline/engine_harness.h"
+#include "prometheus/summary.h"
 
 namespace xtcp::testing {
 namespace {
@@ -62,6 +63,30 @@ TEST(Poller, PollEndsWhenEveryNamespaceIsDone) {
   EXPECT_EQ(r.started, 3u);
   EXPECT_EQ(p.h.consumer.Records().size(), 3u);  // one AF_INET socket each, no AF_INET6 ones
   EXPECT_EQ(p.h.consumer.reasons(), std::vector<FlushReason>{FlushReason::kPollEnd});
+}
+
+uint64_t Samples(Metrics& m, const char* f, const char* v) {
+  return m.Summary(f, v, "count").Collect().summary.sample_count;
+}
+
+// Every namespace's dump time is observed, the slowest is named, and the poll's CPU is measured.
+TEST(Poller, ReportsEachNamespacesDumpTimeAndThePollsCpu) {
+  PollHarness p(3);
+  p.kernels[1]->SlowHandOut(0, absl::Milliseconds(150));
+  const pipeline::PollResult r = p.poller.PollOnce(p.Targets());
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.slowest_inode, 2u);
+  EXPECT_GE(r.slowest_dump, absl::Milliseconds(150));
+  EXPECT_LE(r.slowest_dump, r.took);
+  EXPECT_GE(r.system_cpu, absl::ZeroDuration());
+  EXPECT_GE(r.user_cpu, absl::ZeroDuration());
+  EXPECT_EQ(Samples(p.h.metrics, "Poller", "namespaceDumpDuration"), 3u);
+  EXPECT_EQ(Samples(p.h.metrics, "Poller", "pollSystemCpu"), 1u);
+  EXPECT_EQ(Samples(p.h.metrics, "Poller", "pollUserCpu"), 1u);
+  // The next poll starts afresh: nothing slow, a different slowest.
+  const pipeline::PollResult r2 = p.poller.PollOnce(p.Targets());
+  EXPECT_LT(r2.slowest_dump, absl::Milliseconds(150));
+  EXPECT_EQ(Samples(p.h.metrics, "Poller", "namespaceDumpDuration"), 6u);
 }
 
 // Reader 1 takes the dump's first datagram and is held up before decoding it; reader 2 takes the

@@ -2,10 +2,15 @@
 // namespaces K times with the same request and buffer size, and throw the bytes away. The
 // end-to-end harness compares the daemon's CPU with this program's.
 //
-//   dump_only -loops K [-ext 254] [-families 4,6] [-buffer 32768] [NSPATH ...]
+//   dump_only -loops K [-ext 254] [-families 4,6|4|6|one] [-buffer 32768] [NSPATH ...]
+//
+// -families 4,6 (the default) is the naive program: an IPv4 and an IPv6 SOCK_DIAG_BY_FAMILY dump
+// per namespace, two walks of the socket hash. `one` sends the single TCPDIAG_GETSOCK dump that
+// returns both families in one walk (what xtcp2 sends by default).
 //
 // No NSPATH: the program's own namespace. Prints "sockets=<n> datagrams=<d>" of the last loop.
 #include <fcntl.h>
+#include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <sched.h>
@@ -51,6 +56,7 @@ int main(int argc, char** argv) {
     } else if (a == "-families" && i + 1 < argc) {
       const std::string f = argv[++i];
       families.clear();
+      if (f == "one") families.push_back(AF_UNSPEC);
       if (f.find('4') != std::string::npos) families.push_back(AF_INET);
       if (f.find('6') != std::string::npos) families.push_back(AF_INET6);
     } else {
@@ -80,9 +86,16 @@ int main(int argc, char** argv) {
     sockets = datagrams = 0;
     for (const int fd : socks) {
       for (const int fam : families) {
-        const auto req = xtcp::decode::BuildDumpRequest(static_cast<uint8_t>(fam),
-                                                        static_cast<uint8_t>(ext), seq++);
-        if (::send(fd, req.data(), req.size(), 0) < 0) {
+        ssize_t sent;
+        if (fam == AF_UNSPEC) {
+          const auto req = xtcp::decode::BuildCompatDumpRequest(static_cast<uint8_t>(ext), seq++);
+          sent = ::send(fd, req.data(), req.size(), 0);
+        } else {
+          const auto req = xtcp::decode::BuildDumpRequest(static_cast<uint8_t>(fam),
+                                                          static_cast<uint8_t>(ext), seq++);
+          sent = ::send(fd, req.data(), req.size(), 0);
+        }
+        if (sent < 0) {
           std::perror("send");
           return 1;
         }
@@ -97,7 +110,7 @@ int main(int argc, char** argv) {
             nlmsghdr h;
             std::memcpy(&h, buf.data() + off, sizeof(h));
             if (h.nlmsg_type == NLMSG_DONE || h.nlmsg_type == NLMSG_ERROR) done = true;
-            if (h.nlmsg_type == SOCK_DIAG_BY_FAMILY) ++sockets;
+            if (h.nlmsg_type == SOCK_DIAG_BY_FAMILY || h.nlmsg_type == TCPDIAG_GETSOCK) ++sockets;
             if (h.nlmsg_len < sizeof(h)) break;
             off += NLMSG_ALIGN(h.nlmsg_len);
           }

@@ -110,24 +110,22 @@ void Poller::Forget(uint64_t inode) {
 
 void Poller::DumpFinished(uint64_t poll_id, uint64_t inode) {
   metrics_.done->Increment();
-  absl::Duration took = absl::ZeroDuration();
-  bool timed = false;
   {
     absl::MutexLock lock(&mu_);
     if (poll_id != active_poll_) return;  // a dump of an earlier poll, after that poll's timeout
-    if (!pending_.erase(inode)) return;   // forgotten, or a duplicate
-    if (in_flight_ > 0) --in_flight_;
     if (auto it = dump_started_.find(inode); it != dump_started_.end()) {
-      took = absl::Now() - it->second;
-      timed = true;
+      const absl::Duration took = absl::Now() - it->second;
       dump_started_.erase(it);
       if (took > slowest_dump_) {
         slowest_dump_ = took;
         slowest_inode_ = inode;
       }
+      // Under mu_: observed before the poll can see this namespace done.
+      metrics_.dump_seconds->Observe(absl::ToDoubleSeconds(took));
     }
+    if (!pending_.erase(inode)) return;  // forgotten, or a duplicate
+    if (in_flight_ > 0) --in_flight_;
   }
-  if (timed) metrics_.dump_seconds->Observe(absl::ToDoubleSeconds(took));
   StartWaiting(poll_id);
 }
 

@@ -1,5 +1,6 @@
 #include "pipeline/poller.h"
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <thread>
@@ -155,11 +156,21 @@ PollResult Poller::PollOnce(const std::vector<NamespaceCollector*>& targets) {
   }
   StartWaiting(res.poll_id);
 
+  // Wait for the dumps, heartbeating meanwhile: a poll waiting for a slow kernel is not a stall.
+  const absl::Time deadline = start + opts_.poll_timeout;
+  for (bool settled_now = false; !settled_now;) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto settled = [this]()
+                         ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return pending_.empty() || stop_; };
+      settled_now =
+          mu_.AwaitWithDeadline(absl::Condition(&settled), std::min(deadline, next_heartbeat())) ||
+          absl::Now() >= deadline;
+    }
+    Beat();
+  }
   {
     absl::MutexLock lock(&mu_);
-    auto settled = [this]()
-                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return pending_.empty() || stop_; };
-    mu_.AwaitWithDeadline(absl::Condition(&settled), start + opts_.poll_timeout);
     res.timed_out = !pending_.empty() && !stop_;
     active_poll_ = 0;
     pending_.clear();
@@ -199,14 +210,22 @@ absl::Duration Poller::NextInterval() const {
   return opts_.poll_frequency - span / 2 + RandomBelow(span);
 }
 
+void Poller::Beat() {
+  if (!opts_.heartbeat || absl::Now() < next_heartbeat_) return;
+  opts_.heartbeat();
+  next_heartbeat_ = absl::Now() + opts_.heartbeat_interval;
+}
+
 bool Poller::SleepUntil(absl::Time until, PollDriver* driver) {
   for (;;) {
+    Beat();
     {
       absl::MutexLock lock(&mu_);
       auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stop_ || poll_requested_ || reconcile_requested_;
       };
-      mu_.AwaitWithDeadline(absl::Condition(&woken), std::min(until, next_background_reconcile_));
+      mu_.AwaitWithDeadline(absl::Condition(&woken),
+                            std::min({until, next_background_reconcile_, next_heartbeat()}));
       if (stop_) return false;
       if (poll_requested_) {
         poll_requested_ = false;
@@ -215,7 +234,7 @@ bool Poller::SleepUntil(absl::Time until, PollDriver* driver) {
       const absl::Time now = absl::Now();
       if (!reconcile_requested_ && now < next_background_reconcile_) {
         if (now >= until) return true;
-        continue;  // woken early for nothing (cannot happen with Await, kept for safety)
+        continue;  // woken for a heartbeat (taken at the top of the loop)
       }
       reconcile_requested_ = false;
     }
@@ -230,6 +249,7 @@ bool Poller::SleepUntil(absl::Time until, PollDriver* driver) {
 }
 
 void Poller::Run(PollDriver* driver, const std::function<void()>& on_polling) {
+  if (opts_.heartbeat) next_heartbeat_ = absl::Now();  // the first one at once
   if (opts_.reconcile_frequency > absl::ZeroDuration()) {
     next_background_reconcile_ = absl::Now() + opts_.reconcile_frequency;
   }
@@ -241,6 +261,7 @@ void Poller::Run(PollDriver* driver, const std::function<void()>& on_polling) {
     const absl::Time tick = absl::Now();
     if (opts_.reconcile_before_poll) driver->Rescan(false);
     if (done == 0 && on_polling) on_polling();  // the first poll is under way
+    Beat();
     PollOnce(driver->Targets());
     ++done;
     if (opts_.max_loops != 0 && done >= opts_.max_loops) break;

@@ -72,6 +72,24 @@ int RunDaemon(const config::Config& cfg, const std::string& cmdline) {
              stamps->hostname);
   }
 
+  // Upstream's initEnrichers triples for the enrichers built here (all made when the enricher is
+  // on, so a dashboard sees a zero rather than no series).
+  if (cfg.enrich_nic || cfg.enrich_lldp) {
+    metrics.Count("initEnrichers", "uplinks", "none").Increment(stamps->uplinks.empty() ? 1 : 0);
+    metrics.Count("initEnrichers", "uplinks", "physical_fallback")
+        .Increment(stamps->uplinks_from == "physical interfaces" ? 1 : 0);
+  }
+  if (cfg.enrich_nic) {
+    metrics.Count("initEnrichers", "nic", "collected")
+        .Increment(static_cast<double>(stamps->uplinks.size()));
+  }
+  if (cfg.enrich_lldp) {
+    size_t found = 0;
+    for (const auto& n : stamps->neighbors) found += n.chassis_name.empty() ? 0 : 1;
+    metrics.Count("initEnrichers", "lldp", "error").Increment(stamps->lldp_status.ok() ? 0 : 1);
+    metrics.Count("initEnrichers", "lldp", "neighbors").Increment(static_cast<double>(found));
+  }
+
   if (cfg.enrich_nic) {
     std::string names;
     for (const auto& u : stamps->uplinks) {

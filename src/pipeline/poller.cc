@@ -28,6 +28,10 @@ Poller::PollMetrics::PollMetrics(Metrics* m)
       timeouts(&m->Count("Poller", "PollTimeout", "count")),
       already_polling(&m->Count("Poller", "alreadyPolling", "count")),
       tick(&m->Count("mapReconciler", "tick", "count")),
+      ticker(&m->Count("Poller", "ticker", "count")),
+      poll_request(&m->Count("Poller", "pollRequestCh", "count")),
+      reconciler_start(&m->Count("mapReconciler", "start", "count")),
+      reconciler_complete(&m->Count("mapReconciler", "complete", "count")),
       poll_seconds(&m->Summary("Poller", "pollToDoneDuration", "count")) {}
 
 Poller::Poller(PollerOptions opts, EnvelopeBatcher* batcher, Metrics* metrics)
@@ -229,11 +233,15 @@ bool Poller::SleepUntil(absl::Time until, PollDriver* driver) {
       if (stop_) return false;
       if (poll_requested_) {
         poll_requested_ = false;
+        metrics_.poll_request->Increment();
         return true;
       }
       const absl::Time now = absl::Now();
       if (!reconcile_requested_ && now < next_background_reconcile_) {
-        if (now >= until) return true;
+        if (now >= until) {
+          metrics_.ticker->Increment();
+          return true;
+        }
         continue;  // woken for a heartbeat (taken at the top of the loop)
       }
       reconcile_requested_ = false;
@@ -252,7 +260,16 @@ void Poller::Run(PollDriver* driver, const std::function<void()>& on_polling) {
   if (opts_.heartbeat) next_heartbeat_ = absl::Now();  // the first one at once
   if (opts_.reconcile_frequency > absl::ZeroDuration()) {
     next_background_reconcile_ = absl::Now() + opts_.reconcile_frequency;
+    metrics_.reconciler_start->Increment();
   }
+  struct ReconcilerEnd {
+    Poller* p;
+    ~ReconcilerEnd() {
+      if (p->opts_.reconcile_frequency > absl::ZeroDuration()) {
+        p->metrics_.reconciler_complete->Increment();
+      }
+    }
+  } reconciler_end{this};
   if (!SleepUntil(absl::Now() + RandomBelow(opts_.poll_frequency * opts_.poll_jitter_pct / 100),
                   driver)) {
     return;

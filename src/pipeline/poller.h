@@ -137,6 +137,8 @@ class Poller : public DumpListener {
   struct PollMetrics {
     explicit PollMetrics(Metrics* m);
     prometheus::Counter *done, *polls, *complete, *busy, *timeouts, *already_polling, *tick;
+    // Upstream's: cadence ticks, polls asked for by TriggerPoll(), the reconcile timer's life.
+    prometheus::Counter *ticker, *poll_request, *reconciler_start, *reconciler_complete;
     prometheus::Summary* poll_seconds;
   } metrics_;
 

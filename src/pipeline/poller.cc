@@ -217,7 +217,8 @@ absl::Duration Poller::NextInterval() const {
 void Poller::Beat() {
   if (!opts_.heartbeat || absl::Now() < next_heartbeat_) return;
   opts_.heartbeat();
-  next_heartbeat_ = absl::Now() + opts_.heartbeat_interval;
+  // At least 1 ms apart: a zero interval must not turn the sleeps into a spin.
+  next_heartbeat_ = absl::Now() + std::max(opts_.heartbeat_interval, absl::Milliseconds(1));
 }
 
 bool Poller::SleepUntil(absl::Time until, PollDriver* driver) {

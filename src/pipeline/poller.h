@@ -54,10 +54,10 @@ struct PollerOptions {
   // Dumps running at once (the kernel walks the whole global socket hash for each); 0: one per CPU.
   size_t max_concurrent_dumps = 0;
   // Liveness of the poll loop: `heartbeat` is called on the poller thread every
-  // `heartbeat_interval` (or a little later) while the loop turns: between polls, and while a poll
-  // waits for its dumps. Whatever holds the poller thread up (a rescan, a flush, a collector that
-  // does not return) holds the heartbeats up with it; that is the point (systemd's watchdog).
-  // Empty: none.
+  // `heartbeat_interval` (at least 1 ms; or a little later) while the loop turns: between polls,
+  // and while a poll waits for its dumps. Whatever holds the poller thread up (a rescan, a flush, a
+  // collector that does not return) holds the heartbeats up with it; that is the point (systemd's
+  // watchdog). Empty: none.
   std::function<void()> heartbeat;
   absl::Duration heartbeat_interval = absl::InfiniteDuration();
 };

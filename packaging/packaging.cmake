@@ -5,7 +5,8 @@
 # /lib/systemd/system/xtcp2.service, /etc/default/xtcp2 (conffile),
 # /usr/share/xtcp2/proto/{xtcp_flat_record,xtcp_config}/v1/*.proto,
 # /usr/share/xtcp2/clickhouse/ (DDL and the generated format schema), /usr/share/xtcp2/grafana/,
-# /usr/share/doc/xtcp2/ (*.md, copyright, changelog.gz).
+# /usr/share/doc/xtcp2/ (*.md, copyright, changelog.gz), /usr/share/man/man8/xtcp2.8.gz,
+# /usr/share/bash-completion/completions/xtcp2 (both generated from the flag table).
 include(GNUInstallDirs)
 
 # ClickHouse's format schema, derived from our proto at build time (never a copy in the tree):
@@ -31,6 +32,32 @@ add_custom_command(
   DEPENDS ${PROJECT_SOURCE_DIR}/packaging/changelog)
 add_custom_target(deb_changelog ALL DEPENDS ${PROJECT_BINARY_DIR}/packaging/changelog.gz)
 
+# The man page and bash completion, generated from the flag table (src/config/flag_docs.h). The
+# page is dated with the commit's date (as the version line is), so it is reproducible, and
+# gzipped -9n as Debian wants.
+execute_process(COMMAND ${CMAKE_COMMAND} -E env TZ=UTC
+                        git -C ${PROJECT_SOURCE_DIR} log -1 --format=%cd --date=format-local:%Y-%m-%d
+                OUTPUT_VARIABLE XTCP_MAN_DATE OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+if(NOT XTCP_MAN_DATE)
+  string(TIMESTAMP XTCP_MAN_DATE "%Y-%m-%d" UTC)
+endif()
+set(XTCP_MAN_PAGE ${PROJECT_BINARY_DIR}/packaging/xtcp2.8)
+set(XTCP_BASH_COMPLETION ${PROJECT_BINARY_DIR}/packaging/xtcp2.bash-completion)
+add_custom_command(
+  OUTPUT ${XTCP_MAN_PAGE} ${XTCP_MAN_PAGE}.gz
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/packaging
+  COMMAND xtcp2_flag_docs man ${XTCP_MAN_PAGE} ${XTCP_MAN_DATE} ${PROJECT_VERSION}
+  COMMAND gzip -9nc ${XTCP_MAN_PAGE} > ${XTCP_MAN_PAGE}.gz
+  DEPENDS xtcp2_flag_docs
+  COMMENT "xtcp2.8 from the flag table")
+add_custom_command(
+  OUTPUT ${XTCP_BASH_COMPLETION}
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/packaging
+  COMMAND xtcp2_flag_docs bash-completion ${XTCP_BASH_COMPLETION}
+  DEPENDS xtcp2_flag_docs
+  COMMENT "bash completion from the flag table")
+add_custom_target(flag_docs ALL DEPENDS ${XTCP_MAN_PAGE}.gz ${XTCP_BASH_COMPLETION})
+
 # Debug symbols: build/xtcp2.debug (objcopy --only-keep-debug) after every link; the packaged
 # binary is stripped and points at it by build id and .gnu_debuglink, so gdb and perf find
 # /usr/lib/debug/.build-id/xx/yyyy.debug once xtcp2-dbgsym is installed.
@@ -44,7 +71,7 @@ add_custom_command(
 add_custom_target(xtcp2_debuginfo ALL DEPENDS ${XTCP_DEBUG_FILE})
 # Everything the install rules read (`ninja deb_inputs` before cpack; `ninja` alone builds it too).
 add_custom_target(deb_inputs)
-add_dependencies(deb_inputs xtcp2 clickhouse_format_schema deb_changelog xtcp2_debuginfo)
+add_dependencies(deb_inputs xtcp2 clickhouse_format_schema deb_changelog xtcp2_debuginfo flag_docs)
 add_custom_target(xtcp2-dbgsym
   COMMAND ${CMAKE_COMMAND} -DDEBUG_FILE=${XTCP_DEBUG_FILE} -DOUT_DIR=${PROJECT_BINARY_DIR}
           -DVERSION=${PROJECT_VERSION} "-DMAINTAINER=${XTCP_PACKAGE_CONTACT}"
@@ -63,6 +90,9 @@ install(CODE "
                           --remove-section=.gnu_debuglink \"\${bin}\" COMMAND_ERROR_IS_FATAL ANY)
   execute_process(COMMAND ${XTCP_OBJCOPY} --add-gnu-debuglink=${XTCP_DEBUG_FILE}
                           \"\${bin}\" COMMAND_ERROR_IS_FATAL ANY)")
+install(FILES ${XTCP_MAN_PAGE}.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
+install(FILES ${XTCP_BASH_COMPLETION} DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
+        RENAME xtcp2)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/xtcp2.service DESTINATION ${XTCP_SYSTEMD_UNIT_DIR})
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/xtcp2.default DESTINATION /etc/default RENAME xtcp2)
 install(FILES ${PROJECT_SOURCE_DIR}/proto/xtcp_flat_record/v1/xtcp_flat_record.proto

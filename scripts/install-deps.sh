@@ -26,6 +26,8 @@ TEST_PACKAGES=(
   # tools the tests drive as real peers / readers
   iproute2 procps util-linux libcap2-bin kcat prometheus google-perftools curl
   systemd lintian python3-yaml lldpd
+  # the generated man page is rendered by groff and `man -l` (tests/config/flag_docs_test.cc)
+  groff-base man-db
   # `go tool pprof`, the documented reader of /debug/pprof profiles (tests use it when present)
   golang-go
 )

@@ -23,6 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "observe/exposition.h"
 #include "observe/listen_socket.h"
 #include "observe/pprof_proto.h"
 #include "observe/profiling.h"
@@ -197,6 +198,7 @@ struct Request {
   std::string method;
   std::string path;
   std::string query;
+  std::string accept;  // every Accept header, joined by ","
   size_t content_length = 0;
 };
 
@@ -235,6 +237,10 @@ std::variant<Request, int> ParseHead(absl::string_view head, size_t max_body) {
     }
     const absl::string_view value = absl::StripAsciiWhitespace(lines[i].substr(colon + 1));
     if (absl::EqualsIgnoreCase(name, "Transfer-Encoding")) return 501;  // no chunked bodies
+    if (absl::EqualsIgnoreCase(name, "Accept")) {
+      if (!r.accept.empty()) r.accept.push_back(',');
+      r.accept.append(value.data(), value.size());
+    }
     if (absl::EqualsIgnoreCase(name, "Content-Length")) {
       size_t n = 0;
       if (value.empty() || value.size() > 18 ||
@@ -351,7 +357,7 @@ class HttpServer::Loop {
 
   // Handlers: a reply, or nullopt when the reply comes later (a CPU profile).
   std::optional<std::string> Dispatch(uint64_t key, Role role, const Request& r);
-  std::string ServeMetrics(bool head);
+  std::string ServeMetrics(const Request& r, bool head);
   std::optional<std::string> ServeProfile(uint64_t key, const Request& r, bool head);
   std::string ServeHeap(const Request& r, bool head);
   std::string ServeIndex(bool head);
@@ -591,7 +597,7 @@ std::optional<std::string> HttpServer::Loop::Dispatch(uint64_t key, Role role, c
       return TextReply(200, opts_.cmdline, head);
     }
   } else if (role == Role::kMain && !pprof_path) {
-    if (r.path == opts_.prom_path) return ServeMetrics(head);
+    if (r.path == opts_.prom_path) return ServeMetrics(r, head);
     if (r.path == "/healthz") {
       counters_.healthz.Increment();
       return TextReply(200, "ok\n", head);
@@ -606,14 +612,17 @@ std::optional<std::string> HttpServer::Loop::Dispatch(uint64_t key, Role role, c
   return TextReply(404, "404 page not found\n", head);
 }
 
-std::string HttpServer::Loop::ServeMetrics(bool head) {
+std::string HttpServer::Loop::ServeMetrics(const Request& r, bool head) {
   counters_.metrics.Increment();
   std::vector<prometheus::MetricFamily> families = metrics_->registry()->Collect();
   std::vector<prometheus::MetricFamily> process = process_.Collect();
   families.insert(families.end(), std::make_move_iterator(process.begin()),
                   std::make_move_iterator(process.end()));
-  const std::string body = prometheus::TextSerializer().Serialize(families);
-  return Reply(200, "text/plain; version=0.0.4; charset=utf-8", body, head);
+  const Exposition format = NegotiateExposition(r.accept);
+  const std::string body = format == Exposition::kText004
+                               ? prometheus::TextSerializer().Serialize(families)
+                               : SerializeOpenMetrics(families);
+  return Reply(200, ExpositionContentType(format), body, head, "Vary: Accept\r\n");
 }
 
 std::optional<std::string> HttpServer::Loop::ServeProfile(uint64_t key, const Request& r,

@@ -1,8 +1,9 @@
 #pragma once
 // HttpServer: the daemon's HTTP side channel (default ":9088").
 //
-//   GET <prom_path>              Prometheus text exposition (format 0.0.4) of the Metrics registry
-//                                plus process_* families (ProcessCollector)
+//   GET <prom_path>              the Metrics registry plus process_* families (ProcessCollector):
+//                                OpenMetrics 1.0 when the Accept header asks for it, otherwise
+//                                Prometheus text format 0.0.4 (exposition.h)
 //   GET /healthz                 200 "ok\n" while serving
 //   GET /readyz                  200 "ready\n" while Readiness is set, else 503 "not ready\n"
 //   GET /debug/pprof/            index page

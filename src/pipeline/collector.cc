@@ -35,6 +35,9 @@ CollectorMetrics::CollectorMetrics(Metrics* m) : metrics(m) {
   uring_no_buffers = &m->Count("NetlinkerIoUring", "noBuffers", "count");
   reader_errors = &m->Count("Netlinker", "readerWait", "error");
   compat_refused = &m->Count("Netlinker", "compatRefused", "count");
+  recv_calls = &m->Count("Netlinker", "RecvfromCalls", "count");
+  deserialize_start = &m->Count("Deserialize", "start", "count");
+  deserialize_bytes = &m->Count("Deserialize", "n", "count");
   for (size_t i = 0; i < decode::kProblemCount; ++i) {
     const auto l = decode::LabelsOf(static_cast<decode::Problem>(i));
     problems.push_back(&m->Count(l.function, l.variable, l.type));
@@ -304,6 +307,8 @@ void NamespaceCollector::HandleDatagram(CollectorReader* r, std::span<const uint
   m.bytes->Increment(static_cast<double>(d.size()));
   if (truncated) m.truncated->Increment();
   if (ctx_->opts.write_files > 0) MaybeCapture(r, d);
+  m.deserialize_start->Increment();
+  m.deserialize_bytes->Increment(static_cast<double>(d.size()));
   if (d.size() < decode::kNlmsgHdrLen) {
     r->problems.Add(decode::Problem::kTruncatedHeader);
     m.problems[static_cast<size_t>(decode::Problem::kTruncatedHeader)]->Increment();
@@ -367,6 +372,7 @@ void NamespaceCollector::OnReadable(ReaderState& state, absl::FunctionRef<void()
   auto* r = static_cast<CollectorReader*>(state.local.get());
   size_t len = 0;
   int err = 0;
+  ctx_->metrics->recv_calls->Increment();
   const netlink::RecvResult res = socket_->TryReceive(state.buffer, &len, &err);
   const bool datagram = res == netlink::RecvResult::kData || res == netlink::RecvResult::kTruncated;
   // Counted before the next reader may receive: a DONE it takes cannot end the dump under us.

@@ -102,6 +102,9 @@ struct CollectorMetrics {
       *modulus_skipped;
   prometheus::Counter *uring_rearms, *uring_no_buffers, *reader_errors;
   prometheus::Counter* compat_refused;  // refusals of the TCPDIAG_GETSOCK request
+  // Upstream's per-call counts: receive calls of the syscall path, datagrams handed to the
+  // decoder and their bytes.
+  prometheus::Counter *recv_calls, *deserialize_start, *deserialize_bytes;
   // Decode problems by Problem index.
   std::vector<prometheus::Counter*> problems;
 };

@@ -39,7 +39,13 @@ NamespaceSet::SetMetrics::SetMetrics(Metrics* m)
       max_threads(&m->Count("netNamespaceInstance", "maxThreads", "error")),
       enter_failed(&m->Count("netNamespaceInstance", "Setns", "error")),
       handle_vanished(&m->Count("netNamespaceInstance", "handleVanished", "count")),
+      discover_start(&m->Count("discoverNamespaces", "start", "counter")),
+      instance_start(&m->Count("netNamespaceInstance", "start", "counter")),
+      instance_end(&m->Count("netNamespaceInstance", "end", "counter")),
+      nsids_assigned(&m->Count("refreshNsids", "assigned", "counter")),
       reconcile_seconds(&m->Summary("reconcile", "complete", "counter")),
+      discover_seconds(&m->Summary("discoverNamespaces", "complete", "counter")),
+      instance_seconds(&m->Summary("netNamespaceInstance", "complete", "counter")),
       namespaces(&m->NamespaceGauge()),
       threads(&m->Gauge("Engine", "threads", "gauge")),
       fds(&m->Gauge("Engine", "fds", "gauge")),
@@ -120,6 +126,8 @@ void NamespaceSet::Add(const netns::NamespaceInfo& info) {
     return;
   }
 
+  metrics_.instance_start->Increment();
+  const absl::Time setup_start = absl::Now();
   auto opened = hooks_.open(info);
   absl::Status status = opened.ok() ? absl::OkStatus() : opened.status();
   std::unique_ptr<NamespaceCollector> c;
@@ -155,6 +163,7 @@ void NamespaceSet::Add(const netns::NamespaceInfo& info) {
   }
   failures_.erase(info.inode);
   refused_logged_.erase(info.inode);
+  metrics_.instance_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - setup_start));
   metrics_.added->Increment();
   XTCP_LOG(kDebug, "namespace %s (inode %d) added", info.name, info.inode);
   collectors_.emplace(info.inode, std::move(c));
@@ -175,6 +184,7 @@ void NamespaceSet::Remove(uint64_t inode) {
   collectors_.erase(it);
   hash_kind_.erase(inode);
   metrics_.deleted->Increment();
+  metrics_.instance_end->Increment();
 }
 
 void NamespaceSet::NoteNotNamespaces(const netns::DiscoveryStats& ds) {
@@ -224,7 +234,9 @@ void NamespaceSet::Reconcile() {
   const absl::Time start = absl::Now();
   metrics_.reconciles->Increment();
   netns::DiscoveryStats ds;
+  metrics_.discover_start->Increment();
   const std::vector<netns::NamespaceInfo> live = hooks_.discover(&ds);
+  metrics_.discover_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - start));
   metrics_.found->Increment(static_cast<double>(ds.found));
   metrics_.found_proc->Increment(static_cast<double>(ds.from_proc));
   metrics_.found_bind->Increment(static_cast<double>(ds.from_bind_mounts));
@@ -255,7 +267,9 @@ void NamespaceSet::Reconcile() {
     }
     if (hooks_.nsid) {
       if (auto c = collectors_.find(info.inode); c != collectors_.end()) {
-        c->second->SetNsid(hooks_.nsid(info).value_or(0));
+        const uint32_t nsid = hooks_.nsid(info).value_or(0);
+        if (nsid != 0) metrics_.nsids_assigned->Increment();
+        c->second->SetNsid(nsid);
       }
     }
   }

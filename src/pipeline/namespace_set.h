@@ -135,7 +135,8 @@ class NamespaceSet {
     explicit SetMetrics(Metrics* m);
     prometheus::Counter *reconciles, *found, *found_proc, *found_bind, *skipped, *not_namespace,
         *added, *deleted, *max_threads, *enter_failed, *handle_vanished;
-    prometheus::Summary* reconcile_seconds;
+    prometheus::Counter *discover_start, *instance_start, *instance_end, *nsids_assigned;
+    prometheus::Summary *reconcile_seconds, *discover_seconds, *instance_seconds;
     prometheus::Gauge *namespaces, *threads, *fds, *shared_hash;
   } metrics_;
 

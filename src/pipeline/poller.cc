@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <thread>
@@ -30,6 +31,10 @@ Poller::PollMetrics::PollMetrics(Metrics* m)
       timeouts(&m->Count("Poller", "PollTimeout", "count")),
       already_polling(&m->Count("Poller", "alreadyPolling", "count")),
       tick(&m->Count("mapReconciler", "tick", "count")),
+      ticker(&m->Count("Poller", "ticker", "count")),
+      poll_request(&m->Count("Poller", "pollRequestCh", "count")),
+      reconciler_start(&m->Count("mapReconciler", "start", "count")),
+      reconciler_complete(&m->Count("mapReconciler", "complete", "count")),
       poll_seconds(&m->Summary("Poller", "pollToDoneDuration", "count")),
       dump_seconds(&m->Summary("Poller", "namespaceDumpDuration", "count")),
       system_cpu_seconds(&m->Summary("Poller", "pollSystemCpu", "count")),
@@ -192,11 +197,21 @@ PollResult Poller::PollOnce(const std::vector<NamespaceCollector*>& targets) {
   }
   StartWaiting(res.poll_id);
 
+  // Wait for the dumps, heartbeating meanwhile: a poll waiting for a slow kernel is not a stall.
+  const absl::Time deadline = start + opts_.poll_timeout;
+  for (bool settled_now = false; !settled_now;) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto settled = [this]()
+                         ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return pending_.empty() || stop_; };
+      settled_now =
+          mu_.AwaitWithDeadline(absl::Condition(&settled), std::min(deadline, next_heartbeat())) ||
+          absl::Now() >= deadline;
+    }
+    Beat();
+  }
   {
     absl::MutexLock lock(&mu_);
-    auto settled = [this]()
-                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return pending_.empty() || stop_; };
-    mu_.AwaitWithDeadline(absl::Condition(&settled), start + opts_.poll_timeout);
     res.timed_out = !pending_.empty() && !stop_;
     active_poll_ = 0;
     pending_.clear();
@@ -253,23 +268,36 @@ absl::Duration Poller::NextInterval() const {
   return opts_.poll_frequency - span / 2 + RandomBelow(span);
 }
 
+void Poller::Beat() {
+  if (!opts_.heartbeat || absl::Now() < next_heartbeat_) return;
+  opts_.heartbeat();
+  // At least 1 ms apart: a zero interval must not turn the sleeps into a spin.
+  next_heartbeat_ = absl::Now() + std::max(opts_.heartbeat_interval, absl::Milliseconds(1));
+}
+
 bool Poller::SleepUntil(absl::Time until, PollDriver* driver) {
   for (;;) {
+    Beat();
     {
       absl::MutexLock lock(&mu_);
       auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stop_ || poll_requested_ || reconcile_requested_;
       };
-      mu_.AwaitWithDeadline(absl::Condition(&woken), std::min(until, next_background_reconcile_));
+      mu_.AwaitWithDeadline(absl::Condition(&woken),
+                            std::min({until, next_background_reconcile_, next_heartbeat()}));
       if (stop_) return false;
       if (poll_requested_) {
         poll_requested_ = false;
+        metrics_.poll_request->Increment();
         return true;
       }
       const absl::Time now = absl::Now();
       if (!reconcile_requested_ && now < next_background_reconcile_) {
-        if (now >= until) return true;
-        continue;  // woken early for nothing (cannot happen with Await, kept for safety)
+        if (now >= until) {
+          metrics_.ticker->Increment();
+          return true;
+        }
+        continue;  // woken for a heartbeat (taken at the top of the loop)
       }
       reconcile_requested_ = false;
     }
@@ -284,9 +312,19 @@ bool Poller::SleepUntil(absl::Time until, PollDriver* driver) {
 }
 
 void Poller::Run(PollDriver* driver, const std::function<void()>& on_polling) {
+  if (opts_.heartbeat) next_heartbeat_ = absl::Now();  // the first one at once
   if (opts_.reconcile_frequency > absl::ZeroDuration()) {
     next_background_reconcile_ = absl::Now() + opts_.reconcile_frequency;
+    metrics_.reconciler_start->Increment();
   }
+  struct ReconcilerEnd {
+    Poller* p;
+    ~ReconcilerEnd() {
+      if (p->opts_.reconcile_frequency > absl::ZeroDuration()) {
+        p->metrics_.reconciler_complete->Increment();
+      }
+    }
+  } reconciler_end{this};
   if (!SleepUntil(absl::Now() + RandomBelow(opts_.poll_frequency * opts_.poll_jitter_pct / 100),
                   driver)) {
     return;
@@ -295,6 +333,7 @@ void Poller::Run(PollDriver* driver, const std::function<void()>& on_polling) {
     const absl::Time tick = absl::Now();
     if (opts_.reconcile_before_poll) driver->Rescan(false);
     if (done == 0 && on_polling) on_polling();  // the first poll is under way
+    Beat();
     PollOnce(driver->Targets());
     ++done;
     if (opts_.max_loops != 0 && done >= opts_.max_loops) break;

@@ -59,6 +59,13 @@ struct PollerOptions {
   absl::Duration reconcile_frequency = absl::Hours(6);
   // Dumps running at once (the kernel walks the whole global socket hash for each); 0: one per CPU.
   size_t max_concurrent_dumps = 0;
+  // Liveness of the poll loop: `heartbeat` is called on the poller thread every
+  // `heartbeat_interval` (at least 1 ms; or a little later) while the loop turns: between polls,
+  // and while a poll waits for its dumps. Whatever holds the poller thread up (a rescan, a flush, a
+  // collector that does not return) holds the heartbeats up with it; that is the point (systemd's
+  // watchdog). Empty: none.
+  std::function<void()> heartbeat;
+  absl::Duration heartbeat_interval = absl::InfiniteDuration();
 };
 
 struct PollStats {
@@ -129,6 +136,10 @@ class Poller : public DumpListener {
   // Waits until `until`, running rescans when asked; false if stopping.
   bool SleepUntil(absl::Time until, PollDriver* driver) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Duration NextInterval() const;
+  // Calls opts_.heartbeat when one is due (poller thread, mu_ not held).
+  void Beat() ABSL_LOCKS_EXCLUDED(mu_);
+  // Deadline of the next heartbeat (InfiniteFuture without one).
+  absl::Time next_heartbeat() const { return next_heartbeat_; }
 
   const PollerOptions opts_;
   const size_t max_concurrent_dumps_;
@@ -137,12 +148,15 @@ class Poller : public DumpListener {
   struct PollMetrics {
     explicit PollMetrics(Metrics* m);
     prometheus::Counter *done, *polls, *complete, *busy, *timeouts, *already_polling, *tick;
+    // Upstream's: cadence ticks, polls asked for by TriggerPoll(), the reconcile timer's life.
+    prometheus::Counter *ticker, *poll_request, *reconciler_start, *reconciler_complete;
     prometheus::Summary *poll_seconds, *dump_seconds, *system_cpu_seconds, *user_cpu_seconds;
   } metrics_;
 
   // Poller thread only.
   uint64_t poll_id_ = 0;
   absl::Time next_background_reconcile_ = absl::InfiniteFuture();
+  absl::Time next_heartbeat_ = absl::InfiniteFuture();
 
   mutable absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

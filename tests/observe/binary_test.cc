@@ -2,11 +2,15 @@
 // check) and the observe_harness (the daemon's HTTP stack in its own process) the way an operator
 // would: curl, google-pprof, go tool pprof, setpriv.
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstddef>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -290,6 +294,59 @@ TEST(Xtcp2BinaryTest, ReplayStartsNoHttpServer) {
       {"-replay", empty, "-dest", "null", "-promListen", absl::StrCat("127.0.0.1:", held.port)});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, Not(HasSubstr("Address already in use")));
+}
+
+// ---- systemd Type=notify ----
+
+// An abstract AF_UNIX datagram socket standing in for systemd's notify socket.
+struct NotifyReceiver {
+  NotifyReceiver() : name(absl::StrCat("xtcp2-binary-notify-", getpid())) {
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sa = {};
+    sa.sun_family = AF_UNIX;
+    std::memcpy(sa.sun_path + 1, name.data(), name.size());  // sun_path[0] = 0: abstract
+    const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&sa), len) != 0) ADD_FAILURE() << "bind";
+  }
+  ~NotifyReceiver() { close(fd); }
+  // The next datagram within `timeout`, or "".
+  std::string Next(absl::Duration timeout) {
+    pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout))) != 1) return "";
+    char buf[4096];
+    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+  }
+  std::string name;
+  int fd = -1;
+};
+
+TEST(Xtcp2BinaryTest, SystemdNotifyReadyWatchdogAndStopping) {
+  if (geteuid() != 0) GTEST_SKIP() << "the daemon needs CAP_NET_ADMIN and CAP_SYS_ADMIN";
+  NotifyReceiver rx;
+  // WatchdogSec=200ms: a ping every 100 ms from the poll loop, though polls are 1 s apart.
+  Child d({Xtcp2(), "-promListen", "127.0.0.1:0", "-dest", "null", "-frequency", "1s",
+           "-pollJitterPct", "0", "-d", "0"},
+          {{"NOTIFY_SOCKET", "@" + rx.name}, {"WATCHDOG_USEC", "200000"}});
+  ASSERT_TRUE(d.started());
+  bool ready = false;
+  std::vector<absl::Time> pings;
+  const absl::Time until = absl::Now() + absl::Seconds(20);
+  while ((!ready || pings.size() < 15) && absl::Now() < until) {
+    const std::string m = rx.Next(absl::Seconds(1));
+    if (absl::StartsWith(m, "READY=1\nSTATUS=polling ")) ready = true;
+    if (m == "WATCHDOG=1") pings.push_back(absl::Now());
+  }
+  EXPECT_TRUE(ready);
+  ASSERT_GE(pings.size(), 15u) << d.DrainStderr();
+  // About every 100 ms: never a flood, never a gap near the 200 ms the watchdog allows.
+  const absl::Duration span = pings.back() - pings[1];
+  EXPECT_GE(span, absl::Milliseconds(13 * 80));
+  EXPECT_LE(span, absl::Milliseconds(13 * 150));
+  EXPECT_EQ(d.Stop(SIGTERM, absl::Seconds(20)), 0);
+  std::string m;
+  for (int i = 0; i < 20 && !absl::StartsWith(m, "STOPPING=1"); ++i) m = rx.Next(absl::Seconds(1));
+  EXPECT_EQ(m, "STOPPING=1\nSTATUS=signal 15: flushing and draining the sink");
 }
 
 // ---- -healthcheck ----

@@ -286,7 +286,8 @@ TEST(DebPackageTest, CpackBuildsADebWithTheBinaryUnitAndProtos) {
         "./usr/share/doc/xtcp2/copyright", "./usr/share/doc/xtcp2/changelog.gz",
         "./usr/share/xtcp2/clickhouse/format_schemas/xtcp_flat_record.proto",
         "./usr/share/xtcp2/clickhouse/030_xtcp_flat_records_kafka.sql",
-        "./usr/share/xtcp2/grafana/xtcp2.json"}) {
+        "./usr/share/xtcp2/grafana/xtcp2.json", "./usr/share/man/man8/xtcp2.8.gz",
+        "./usr/share/bash-completion/completions/xtcp2"}) {
     EXPECT_THAT(contents.out, HasSubstr(absl::StrCat(" ", path, "\n"))) << path;
   }
   EXPECT_THAT(contents.out, HasSubstr("rwxr-xr-x root/root"));

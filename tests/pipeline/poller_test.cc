@@ -4,6 +4,7 @@
 
 #include <netinet/in.h>
 
+#include <atomic>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -275,6 +276,94 @@ TEST(Poller, ReconcileRequestRescansWhileAsleep) {
   run.join();
   EXPECT_GE(d.rescans, 1);
   EXPECT_EQ(p.poller.stats().polls_completed, 1u);
+}
+
+// Heartbeats (systemd's WATCHDOG=1 in the daemon) come from the poll loop every interval: while it
+// sleeps between polls and while a poll waits for a slow kernel.
+std::atomic<int> beats{0};
+PollerOptions Beating(absl::Duration timeout = absl::Seconds(10)) {
+  PollerOptions o = Fast(timeout);
+  o.heartbeat = [] { beats.fetch_add(1); };
+  o.heartbeat_interval = absl::Milliseconds(20);
+  return o;
+}
+
+// Waits (at most 10 s) until at least `n` heartbeats were counted.
+bool AwaitBeats(int n) {
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (beats.load() < n && absl::Now() < until) absl::SleepFor(absl::Milliseconds(1));
+  return beats.load() >= n;
+}
+
+TEST(PollerHeartbeat, BeatsWhileAsleepAndWhileAPollWaits) {
+  beats = 0;
+  PollHarness p(1, Beating(absl::Seconds(1)));
+  p.kernels[0]->Hold();  // the first poll waits its whole 1 s timeout
+  FixedDriver d(&p);
+  const absl::Time start = absl::Now();
+  std::thread run([&] { p.poller.Run(&d); });
+  EXPECT_TRUE(AwaitBeats(8));                                  // within the held poll
+  EXPECT_EQ(p.poller.stats().polls_completed, 0u);             // ... still waiting for the kernel
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(7 * 20));  // not faster than the interval
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (p.poller.stats().polls_completed < 1 && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_TRUE(AwaitBeats(beats.load() + 5));  // then asleep for the hour
+  EXPECT_EQ(p.poller.stats().polls_completed, 1u);
+  p.poller.Stop();
+  p.kernels[0]->Release();
+  run.join();
+}
+
+// A driver whose Rescan() can hang, as a stuck /proc read or a setns helper that never returns
+// would: the poller thread is held up.
+class StallingDriver : public pipeline::PollDriver {
+ public:
+  explicit StallingDriver(PollHarness* p) : p_(p) {}
+  std::vector<NamespaceCollector*> Targets() override { return p_->Targets(); }
+  void Rescan(bool) override {
+    absl::MutexLock lock(&mu_);
+    ++rescans_;
+    mu_.Await(absl::Condition(
+        +[](bool* stalled) { return !*stalled; }, &stalled_));
+  }
+  void Stall(bool on) {
+    absl::MutexLock lock(&mu_);
+    stalled_ = on;
+  }
+  int rescans() {
+    absl::MutexLock lock(&mu_);
+    return rescans_;
+  }
+
+ private:
+  PollHarness* p_;
+  absl::Mutex mu_;
+  bool stalled_ ABSL_GUARDED_BY(mu_) = false;
+  int rescans_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+TEST(PollerHeartbeat, AStalledLoopStopsBeatingAndResumesAfter) {
+  beats = 0;
+  PollerOptions o = Beating();
+  o.reconcile_before_poll = true;  // every poll starts with a Rescan()
+  PollHarness p(1, o);
+  StallingDriver d(&p);
+  std::thread run([&] { p.poller.Run(&d); });
+  ASSERT_TRUE(AwaitBeats(3));
+  d.Stall(true);
+  p.poller.TriggerPoll();  // the next poll's Rescan() hangs
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (d.rescans() < 2 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_EQ(d.rescans(), 2);
+  const int at_stall = beats.load();
+  absl::SleepFor(absl::Milliseconds(300));  // 15 intervals
+  EXPECT_EQ(beats.load(), at_stall);        // no ping: systemd's watchdog would fire
+  d.Stall(false);
+  EXPECT_TRUE(AwaitBeats(at_stall + 3));  // the loop turns again, so do the pings
+  p.poller.Stop();
+  run.join();
 }
 
 }  // namespace

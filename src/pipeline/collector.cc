@@ -35,6 +35,7 @@ CollectorMetrics::CollectorMetrics(Metrics* m) : metrics(m) {
   uring_no_buffers = &m->Count("NetlinkerIoUring", "noBuffers", "count");
   reader_errors = &m->Count("Netlinker", "readerWait", "error");
   compat_refused = &m->Count("Netlinker", "compatRefused", "count");
+  cgroup_misses = &m->Count("cgroupResolver", "miss", "count");
   for (size_t i = 0; i < decode::kProblemCount; ++i) {
     const auto l = decode::LabelsOf(static_cast<decode::Problem>(i));
     problems.push_back(&m->Count(l.function, l.variable, l.type));
@@ -55,6 +56,37 @@ class CollectorReader final : public ReaderLocal {
   decode::DecodeProblems problems;
   uint32_t files_written = 0;
   bool capture_failed = false;
+  // -resolveContainerId: the cgroup map this reader looks sockets up in (kept across datagrams,
+  // replaced when the resolver's generation moves) and its last hit, which sockets of one
+  // cgroup in a row (the common case: a busy service) reuse without a probe.
+  std::shared_ptr<const enrich::CgroupMap> cgroups;
+  uint64_t cgroups_gen = 0;
+  uint64_t last_cgroup = 0;
+  std::string_view last_container;
+
+  // The container columns of a socket of cgroup `cgroup` (empty: none, or a miss, counted).
+  std::string_view ContainerOf(enrich::CgroupResolver* resolver, uint64_t cgroup,
+                               uint32_t* misses) {
+    if (cgroup == last_cgroup) return last_container;
+    const enrich::CgroupHit hit = cgroups->Find(cgroup);
+    if (!hit.known) {
+      ++*misses;
+      resolver->NoteMiss(*cgroups, cgroup);
+      return {};
+    }
+    last_cgroup = cgroup;
+    last_container = hit.container != nullptr ? std::string_view(hit.container->wire) : "";
+    return last_container;
+  }
+  // Takes the resolver's newest map if it changed.
+  void RefreshCgroups(const enrich::CgroupResolver& resolver) {
+    const uint64_t gen = resolver.generation();
+    if (gen == cgroups_gen && cgroups != nullptr) return;
+    cgroups = resolver.Current();
+    cgroups_gen = gen;
+    last_cgroup = 0;
+    last_container = {};
+  }
 };
 
 std::unique_ptr<ReaderLocal> MakeCollectorReader(const CollectorContext* ctx, uint32_t id) {
@@ -329,8 +361,12 @@ void NamespaceCollector::HandleDatagram(CollectorReader* r, std::span<const uint
     r->encoder.SetMeta(r->scratch.meta);
   }
 
+  enrich::CgroupResolver* const resolver = ctx_->cgroups;
+  if (resolver != nullptr) r->RefreshCgroups(*resolver);
+  const bool containers = resolver != nullptr && r->cgroups != nullptr;
+
   decode::DecodeProblems before = r->problems;
-  uint32_t stale = 0, skipped = 0;
+  uint32_t stale = 0, skipped = 0, misses = 0;
   const decode::WalkResult w = decode::WalkDatagram(
       d, ctx_->opts.decode, &r->scratch, &r->problems, [&](uint32_t s, record::FlatRecord& rec) {
         if (slot == nullptr || s != seq) {
@@ -341,7 +377,11 @@ void NamespaceCollector::HandleDatagram(CollectorReader* r, std::span<const uint
           ++skipped;
           return;
         }
-        r->batch.Add(r->encoder, counter++, rec.payload);
+        std::string_view container;
+        if (containers && rec.payload.c_group != 0) {
+          container = r->ContainerOf(resolver, rec.payload.c_group, &misses);
+        }
+        r->batch.Add(r->encoder, counter++, rec.payload, container);
       });
   const size_t rows = r->batch.rows();
   r->batch.AppendTo(ctx_->batcher);
@@ -351,6 +391,7 @@ void NamespaceCollector::HandleDatagram(CollectorReader* r, std::span<const uint
   if (rows) m.sockets->Increment(static_cast<double>(rows));
   if (stale) m.stale->Increment(stale);
   if (skipped) m.modulus_skipped->Increment(skipped);
+  if (misses) m.cgroup_misses->Increment(misses);
   for (size_t i = 0; i < decode::kProblemCount; ++i) {
     const uint64_t delta = r->problems.counts[i] - before.counts[i];
     if (delta) m.problems[i]->Increment(static_cast<double>(delta));

@@ -17,10 +17,11 @@ class RowBatch {
     record::AppendEnvelopeRow(rec, &buf_);
     ends_.push_back(static_cast<uint32_t>(buf_.size()));
   }
-  // Faster for many records sharing metadata (see record::RowEncoder).
+  // Faster for many records sharing metadata (see record::RowEncoder); `container` is the row's
+  // own container columns, if any (record::EncodeContainerColumns()).
   void Add(const record::RowEncoder& enc, uint64_t record_counter,
-           const record::RecordPayload& payload) {
-    enc.Append(record_counter, payload, &buf_);
+           const record::RecordPayload& payload, std::string_view container = {}) {
+    enc.Append(record_counter, payload, &buf_, container);
     ends_.push_back(static_cast<uint32_t>(buf_.size()));
   }
   size_t rows() const { return ends_.size(); }

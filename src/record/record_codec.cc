@@ -84,15 +84,31 @@ size_t EncodedSizeBound(const RecordMeta& meta) {
 
 namespace {
 
-// Metadata fields below `record_counter` (1..51), the counter itself, and the rest (61..999).
-uint8_t* EncodeMetaHead(const RecordMeta& meta, uint8_t* p) {
-#define XTCP_ENC_HEAD(num, name, kind) \
-  if constexpr (num < 60) {            \
-    XTCP_ENC_##kind(num, meta.name)    \
+// Metadata fields below `record_counter` (1..51) in two parts, before the container columns
+// (1..39) and from them on (40..59), the counter itself, and the rest (61..999).
+constexpr uint32_t kContainerIdField = 40;
+uint8_t* EncodeMetaHeadBefore(const RecordMeta& meta, uint8_t* p) {
+#define XTCP_ENC_HEAD(num, name, kind)     \
+  if constexpr (num < kContainerIdField) { \
+    XTCP_ENC_##kind(num, meta.name)        \
   }
   XTCP_META_FIELDS(XTCP_ENC_HEAD)
 #undef XTCP_ENC_HEAD
   return p;
+}
+
+uint8_t* EncodeMetaHeadFrom(const RecordMeta& meta, uint8_t* p) {
+#define XTCP_ENC_HEAD(num, name, kind)                  \
+  if constexpr (num >= kContainerIdField && num < 60) { \
+    XTCP_ENC_##kind(num, meta.name)                     \
+  }
+  XTCP_META_FIELDS(XTCP_ENC_HEAD)
+#undef XTCP_ENC_HEAD
+  return p;
+}
+
+uint8_t* EncodeMetaHead(const RecordMeta& meta, uint8_t* p) {
+  return EncodeMetaHeadFrom(meta, EncodeMetaHeadBefore(meta, p));
 }
 
 uint8_t* EncodeCounter(uint64_t counter, uint8_t* p) {
@@ -143,20 +159,40 @@ uint8_t* EncodeRecord(const FlatRecord& rec, uint8_t* p) {
   return EncodePayload(rec.payload, p);
 }
 
+std::string EncodeContainerColumns(std::string_view id, std::string_view runtime) {
+  std::string out(2 * (3 + 10) + id.size() + runtime.size(), '\0');
+  auto* start = reinterpret_cast<uint8_t*>(out.data());
+  uint8_t* p = start;
+  XTCP_ENC_STR(40, id)
+  XTCP_ENC_STR(41, runtime)
+  out.resize(static_cast<size_t>(p - start));
+  return out;
+}
+
 void RowEncoder::SetMeta(const RecordMeta& meta) {
   const size_t bound = EncodedSizeBound(meta);
   head_.Clear();
-  head_.CommitTo(EncodeMetaHead(meta, head_.Prepare(bound)));
+  head_.CommitTo(EncodeMetaHeadBefore(meta, head_.Prepare(bound)));
+  mid_.Clear();
+  mid_.CommitTo(EncodeMetaHeadFrom(meta, mid_.Prepare(bound)));
   tail_.Clear();
   tail_.CommitTo(EncodeMetaTail(meta, tail_.Prepare(bound)));
-  bound_ = head_.size() + tail_.size() + 3 + 10 + kPayloadBound;
+  bound_ = head_.size() + mid_.size() + tail_.size() + 3 + 10 + kPayloadBound;
+  meta_container_ = !meta.container_id.empty() || !meta.container_runtime.empty();
 }
 
-void RowEncoder::Append(uint64_t record_counter, const RecordPayload& payload,
-                        ByteBuffer* out) const {
-  AppendRow(bound_, out, [&](uint8_t* p) {
+void RowEncoder::Append(uint64_t record_counter, const RecordPayload& payload, ByteBuffer* out,
+                        std::string_view container) const {
+  if (meta_container_) container = {};
+  AppendRow(bound_ + container.size(), out, [&](uint8_t* p) {
     std::memcpy(p, head_.data(), head_.size());
-    p = EncodeCounter(record_counter, p + head_.size());
+    p += head_.size();
+    if (!container.empty()) {
+      std::memcpy(p, container.data(), container.size());
+      p += container.size();
+    }
+    std::memcpy(p, mid_.data(), mid_.size());
+    p = EncodeCounter(record_counter, p + mid_.size());
     std::memcpy(p, tail_.data(), tail_.size());
     return EncodePayload(payload, p + tail_.size());
   });

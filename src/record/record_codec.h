@@ -35,6 +35,10 @@ uint8_t* EncodeRecord(const FlatRecord& rec, uint8_t* out);
 // appended are exactly the growth of a serialized Envelope by this row.
 void AppendEnvelopeRow(const FlatRecord& rec, ByteBuffer* out);
 
+// The wire bytes of container_id (40) and container_runtime (41), empty ones left out: what
+// RowEncoder::Append() takes as a row's own container columns.
+std::string EncodeContainerColumns(std::string_view id, std::string_view runtime);
+
 // Appends rows that share their metadata, re-encoding only record_counter per row: the metadata
 // is encoded once by SetMeta() (per datagram, in the readers) instead of once per record.
 // The bytes equal AppendEnvelopeRow() of the same record. Thread-compatible.
@@ -43,12 +47,19 @@ class RowEncoder {
   // Caches the encoding of every metadata field but record_counter. `meta`'s strings may change
   // afterwards (the cache holds bytes).
   void SetMeta(const RecordMeta& meta);
-  void Append(uint64_t record_counter, const RecordPayload& payload, ByteBuffer* out) const;
+  // `container`: this row's container columns (EncodeContainerColumns()), for rows of one datagram
+  // that differ there (-resolveContainerId). Ignored when the metadata of SetMeta() names a
+  // container (container_id or container_runtime set): that one wins, as upstream's Docker index
+  // wins over the cgroup.
+  void Append(uint64_t record_counter, const RecordPayload& payload, ByteBuffer* out,
+              std::string_view container = {}) const;
 
  private:
-  ByteBuffer head_;  // fields 1..51
+  ByteBuffer head_;  // fields 1..39
+  ByteBuffer mid_;   // fields 40..59
   ByteBuffer tail_;  // fields 61..999
   size_t bound_ = 0;
+  bool meta_container_ = false;  // SetMeta() saw container_id or container_runtime
 };
 
 // Calls `fn` with the serialized record of every row of a serialized Envelope (rows only, as

@@ -207,5 +207,50 @@ TEST(RowEncoder, SameBytesAsAppendEnvelopeRow) {
   }
 }
 
+// A row's own container columns (-resolveContainerId) land where a record with those metadata
+// fields would have them: same bytes as the full encoder.
+TEST(RowEncoder, PerRowContainerColumnsEqualMetadataOnes) {
+  std::mt19937_64 rng(12);
+  StringPool pool;
+  RowEncoder enc;
+  const std::string id(64, 'a');
+  const std::string columns = EncodeContainerColumns(id, "containerd");
+  for (int i = 0; i < 200; ++i) {
+    FlatRecord r = RandomRecord(rng, &pool, 40);
+    r.meta.container_id = {};
+    r.meta.container_runtime = {};
+    enc.SetMeta(r.meta);
+    r.meta.container_id = id;
+    r.meta.container_runtime = "containerd";
+    ByteBuffer want, got;
+    AppendEnvelopeRow(r, &want);
+    enc.Append(r.meta.record_counter, r.payload, &got, columns);
+    ASSERT_EQ(got.view(), want.view()) << "record " << i;
+  }
+}
+
+// Metadata that names a container (Docker's, by namespace) wins over the row's columns.
+TEST(RowEncoder, MetadataContainerWinsOverPerRowColumns) {
+  std::mt19937_64 rng(13);
+  StringPool pool;
+  FlatRecord r = RandomRecord(rng, &pool, 40);
+  r.meta.container_id = "from-docker";
+  r.meta.container_runtime = "docker";
+  RowEncoder enc;
+  enc.SetMeta(r.meta);
+  ByteBuffer want, got;
+  AppendEnvelopeRow(r, &want);
+  enc.Append(r.meta.record_counter, r.payload, &got, EncodeContainerColumns("other", "crio"));
+  EXPECT_EQ(got.view(), want.view());
+}
+
+TEST(EncodeContainerColumns, IsTheProtobufEncodingOfBothFields) {
+  ProtoRecord msg;
+  msg.set_container_id("abc");
+  msg.set_container_runtime("podman");
+  EXPECT_EQ(EncodeContainerColumns("abc", "podman"), msg.SerializeAsString());
+  EXPECT_EQ(EncodeContainerColumns("", ""), "");
+}
+
 }  // namespace
 }  // namespace xtcp::record

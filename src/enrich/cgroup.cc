@@ -194,7 +194,8 @@ absl::StatusOr<std::unique_ptr<CgroupMap>> BuildCgroupMap(const Cgroup2Mount& mo
         ContainerIdentity& n = map->identities_.emplace_back();
         n.id = std::string(c.id);
         n.runtime = std::string(c.runtime);
-        n.wire = record::EncodeContainerColumns(n.id, n.runtime);
+        // Always fits: a 64-character id and a short runtime name.
+        record::ContainerColumns::Encode(n.id, n.runtime, &n.columns);
         it->second = &n;
       }
       identity = it->second;

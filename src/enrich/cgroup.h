@@ -34,6 +34,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "record/record_codec.h"
 
 namespace prometheus {
 class Counter;
@@ -68,12 +69,12 @@ absl::StatusOr<Cgroup2Mount> FindCgroup2Mount(std::string_view mountinfo);
 // The same, reading `path` (normally /proc/self/mountinfo).
 absl::StatusOr<Cgroup2Mount> ReadCgroup2Mount(const std::string& path);
 
-// One container's columns, and their protobuf encoding (container_id = 40, container_runtime =
-// 41) ready to be copied into a row (record::RowEncoder::Append).
+// One container's columns, and their protobuf encoding ready to be copied into a row
+// (record::RowEncoder::Append).
 struct ContainerIdentity {
   std::string id;
   std::string runtime;
-  std::string wire;
+  record::ContainerColumns columns;
 };
 
 // What a lookup found.
@@ -100,6 +101,40 @@ class CgroupMap {
   std::deque<ContainerIdentity> identities_;  // stable addresses; one per container id
   uint64_t max_id_ = 0;
   bool truncated_ = false;
+};
+
+// A reader's cache in front of a CgroupMap: 256 direct-mapped slots (cgroup id -> columns), so the
+// sockets of a datagram, which come from a few cgroups, cost a multiply, a load and a compare each
+// instead of a hash-map probe. Holds views into the map: Reset() whenever the map changes.
+// Thread-compatible (one per reader).
+class CgroupCache {
+ public:
+  // The container columns of `cgroup` in `map` (null for a cgroup without container); false
+  // when `map` does not know it (a miss, not cached).
+  bool Lookup(const CgroupMap& map, uint64_t cgroup, const record::ContainerColumns** columns) {
+    Slot& s = slots_[(cgroup * 0x9e3779b97f4a7c15ull) >> (64 - kBits)];
+    if (s.id == cgroup && cgroup != 0) {
+      *columns = s.columns;
+      return true;
+    }
+    const CgroupHit hit = map.Find(cgroup);
+    if (!hit.known) return false;
+    s.id = cgroup;
+    s.columns = hit.container != nullptr ? &hit.container->columns : nullptr;
+    *columns = s.columns;
+    return true;
+  }
+  void Reset() {
+    for (Slot& s : slots_) s = Slot{};
+  }
+
+ private:
+  static constexpr int kBits = 8;
+  struct Slot {
+    uint64_t id = 0;
+    const record::ContainerColumns* columns = nullptr;
+  };
+  Slot slots_[1 << kBits];
 };
 
 // Walks the tree under `mount.mount_point` (at most `max_dirs` directories, depth-first, without

@@ -57,26 +57,20 @@ class CollectorReader final : public ReaderLocal {
   uint32_t files_written = 0;
   bool capture_failed = false;
   // -resolveContainerId: the cgroup map this reader looks sockets up in (kept across datagrams,
-  // replaced when the resolver's generation moves) and its last hit, which sockets of one
-  // cgroup in a row (the common case: a busy service) reuse without a probe.
+  // replaced when the resolver's generation moves) and the reader's cache in front of it.
   std::shared_ptr<const enrich::CgroupMap> cgroups;
   uint64_t cgroups_gen = 0;
-  uint64_t last_cgroup = 0;
-  std::string_view last_container;
+  enrich::CgroupCache cgroup_cache;
 
-  // The container columns of a socket of cgroup `cgroup` (empty: none, or a miss, counted).
-  std::string_view ContainerOf(enrich::CgroupResolver* resolver, uint64_t cgroup,
-                               uint32_t* misses) {
-    if (cgroup == last_cgroup) return last_container;
-    const enrich::CgroupHit hit = cgroups->Find(cgroup);
-    if (!hit.known) {
+  // The container columns of a socket of `cgroup` (empty: none, or a miss, counted).
+  const record::ContainerColumns* ContainerOf(enrich::CgroupResolver* resolver, uint64_t cgroup,
+                                              uint32_t* misses) {
+    const record::ContainerColumns* columns = nullptr;
+    if (!cgroup_cache.Lookup(*cgroups, cgroup, &columns)) {
       ++*misses;
       resolver->NoteMiss(*cgroups, cgroup);
-      return {};
     }
-    last_cgroup = cgroup;
-    last_container = hit.container != nullptr ? std::string_view(hit.container->wire) : "";
-    return last_container;
+    return columns;
   }
   // Takes the resolver's newest map if it changed.
   void RefreshCgroups(const enrich::CgroupResolver& resolver) {
@@ -84,8 +78,7 @@ class CollectorReader final : public ReaderLocal {
     if (gen == cgroups_gen && cgroups != nullptr) return;
     cgroups = resolver.Current();
     cgroups_gen = gen;
-    last_cgroup = 0;
-    last_container = {};
+    cgroup_cache.Reset();
   }
 };
 
@@ -377,10 +370,13 @@ void NamespaceCollector::HandleDatagram(CollectorReader* r, std::span<const uint
           ++skipped;
           return;
         }
-        std::string_view container;
-        if (containers && rec.payload.c_group != 0) {
-          container = r->ContainerOf(resolver, rec.payload.c_group, &misses);
+        if (!containers) {
+          r->batch.Add(r->encoder, counter++, rec.payload);
+          return;
         }
+        const record::ContainerColumns* container =
+            rec.payload.c_group != 0 ? r->ContainerOf(resolver, rec.payload.c_group, &misses)
+                                     : nullptr;
         r->batch.Add(r->encoder, counter++, rec.payload, container);
       });
   const size_t rows = r->batch.rows();

@@ -17,11 +17,16 @@ class RowBatch {
     record::AppendEnvelopeRow(rec, &buf_);
     ends_.push_back(static_cast<uint32_t>(buf_.size()));
   }
-  // Faster for many records sharing metadata (see record::RowEncoder); `container` is the row's
-  // own container columns, if any (record::EncodeContainerColumns()).
+  // Faster for many records sharing metadata (see record::RowEncoder).
   void Add(const record::RowEncoder& enc, uint64_t record_counter,
-           const record::RecordPayload& payload, std::string_view container = {}) {
-    enc.Append(record_counter, payload, &buf_, container);
+           const record::RecordPayload& payload) {
+    enc.Append(record_counter, payload, &buf_);
+    ends_.push_back(static_cast<uint32_t>(buf_.size()));
+  }
+  // The same with the row's own container columns (null: none).
+  void Add(const record::RowEncoder& enc, uint64_t record_counter,
+           const record::RecordPayload& payload, const record::ContainerColumns* container) {
+    enc.Append(record_counter, payload, container, &buf_);
     ends_.push_back(static_cast<uint32_t>(buf_.size()));
   }
   size_t rows() const { return ends_.size(); }

@@ -159,40 +159,60 @@ uint8_t* EncodeRecord(const FlatRecord& rec, uint8_t* p) {
   return EncodePayload(rec.payload, p);
 }
 
-std::string EncodeContainerColumns(std::string_view id, std::string_view runtime) {
-  std::string out(2 * (3 + 10) + id.size() + runtime.size(), '\0');
-  auto* start = reinterpret_cast<uint8_t*>(out.data());
-  uint8_t* p = start;
+bool ContainerColumns::Encode(std::string_view id, std::string_view runtime,
+                              ContainerColumns* out) {
+  *out = ContainerColumns{};
+  // Tag (2 bytes) and length (1 byte while below 128) of each.
+  if (id.size() + runtime.size() + 6 > kMax || id.size() > 127 || runtime.size() > 127) {
+    return false;
+  }
+  uint8_t* p = out->bytes;
   XTCP_ENC_STR(40, id)
   XTCP_ENC_STR(41, runtime)
-  out.resize(static_cast<size_t>(p - start));
-  return out;
+  out->size = static_cast<uint8_t>(p - out->bytes);
+  return true;
 }
 
 void RowEncoder::SetMeta(const RecordMeta& meta) {
   const size_t bound = EncodedSizeBound(meta);
   head_.Clear();
-  head_.CommitTo(EncodeMetaHeadBefore(meta, head_.Prepare(bound)));
-  mid_.Clear();
-  mid_.CommitTo(EncodeMetaHeadFrom(meta, mid_.Prepare(bound)));
+  uint8_t* const head = head_.Prepare(bound);
+  uint8_t* const split = EncodeMetaHeadBefore(meta, head);
+  split_ = static_cast<size_t>(split - head);
+  head_.CommitTo(EncodeMetaHeadFrom(meta, split));
   tail_.Clear();
   tail_.CommitTo(EncodeMetaTail(meta, tail_.Prepare(bound)));
-  bound_ = head_.size() + mid_.size() + tail_.size() + 3 + 10 + kPayloadBound;
+  bound_ = head_.size() + tail_.size() + 3 + 10 + kPayloadBound;
   meta_container_ = !meta.container_id.empty() || !meta.container_runtime.empty();
 }
 
-void RowEncoder::Append(uint64_t record_counter, const RecordPayload& payload, ByteBuffer* out,
-                        std::string_view container) const {
-  if (meta_container_) container = {};
-  AppendRow(bound_ + container.size(), out, [&](uint8_t* p) {
+void RowEncoder::Append(uint64_t record_counter, const RecordPayload& payload,
+                        ByteBuffer* out) const {
+  AppendRow(bound_, out, [&](uint8_t* p) {
     std::memcpy(p, head_.data(), head_.size());
-    p += head_.size();
-    if (!container.empty()) {
-      std::memcpy(p, container.data(), container.size());
-      p += container.size();
+    p = EncodeCounter(record_counter, p + head_.size());
+    std::memcpy(p, tail_.data(), tail_.size());
+    return EncodePayload(payload, p + tail_.size());
+  });
+}
+
+void RowEncoder::Append(uint64_t record_counter, const RecordPayload& payload,
+                        const ContainerColumns* container, ByteBuffer* out) const {
+  if (container == nullptr || container->size == 0 || meta_container_) {
+    Append(record_counter, payload, out);
+    return;
+  }
+  AppendRow(bound_ + ContainerColumns::kMax, out, [&](uint8_t* p) {
+    std::memcpy(p, head_.data(), split_);
+    p += split_;
+    // All kMax bytes (a fixed-size copy), of which `size` are kept: the room is in the bound.
+    std::memcpy(p, container->bytes, ContainerColumns::kMax);
+    p += container->size;
+    if (const size_t rest = head_.size() - split_; rest != 0) {
+      std::memcpy(p, head_.data() + split_, rest);
+      p += rest;
     }
-    std::memcpy(p, mid_.data(), mid_.size());
-    p = EncodeCounter(record_counter, p + mid_.size());
+    p = EncodeCounter(record_counter, p);
     std::memcpy(p, tail_.data(), tail_.size());
     return EncodePayload(payload, p + tail_.size());
   });

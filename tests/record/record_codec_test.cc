@@ -214,7 +214,8 @@ TEST(RowEncoder, PerRowContainerColumnsEqualMetadataOnes) {
   StringPool pool;
   RowEncoder enc;
   const std::string id(64, 'a');
-  const std::string columns = EncodeContainerColumns(id, "containerd");
+  ContainerColumns columns;
+  ASSERT_TRUE(ContainerColumns::Encode(id, "containerd", &columns));
   for (int i = 0; i < 200; ++i) {
     FlatRecord r = RandomRecord(rng, &pool, 40);
     r.meta.container_id = {};
@@ -224,7 +225,7 @@ TEST(RowEncoder, PerRowContainerColumnsEqualMetadataOnes) {
     r.meta.container_runtime = "containerd";
     ByteBuffer want, got;
     AppendEnvelopeRow(r, &want);
-    enc.Append(r.meta.record_counter, r.payload, &got, columns);
+    enc.Append(r.meta.record_counter, r.payload, &columns, &got);
     ASSERT_EQ(got.view(), want.view()) << "record " << i;
   }
 }
@@ -240,16 +241,23 @@ TEST(RowEncoder, MetadataContainerWinsOverPerRowColumns) {
   enc.SetMeta(r.meta);
   ByteBuffer want, got;
   AppendEnvelopeRow(r, &want);
-  enc.Append(r.meta.record_counter, r.payload, &got, EncodeContainerColumns("other", "crio"));
+  ContainerColumns other;
+  ASSERT_TRUE(ContainerColumns::Encode("other", "crio", &other));
+  enc.Append(r.meta.record_counter, r.payload, &other, &got);
   EXPECT_EQ(got.view(), want.view());
 }
 
-TEST(EncodeContainerColumns, IsTheProtobufEncodingOfBothFields) {
+TEST(ContainerColumns, AreTheProtobufEncodingOfBothFields) {
   ProtoRecord msg;
-  msg.set_container_id("abc");
-  msg.set_container_runtime("podman");
-  EXPECT_EQ(EncodeContainerColumns("abc", "podman"), msg.SerializeAsString());
-  EXPECT_EQ(EncodeContainerColumns("", ""), "");
+  msg.set_container_id(std::string(64, 'f'));
+  msg.set_container_runtime("containerd");
+  ContainerColumns c;
+  ASSERT_TRUE(ContainerColumns::Encode(std::string(64, 'f'), "containerd", &c));
+  EXPECT_EQ(c.view(), msg.SerializeAsString());
+  ASSERT_TRUE(ContainerColumns::Encode("", "", &c));
+  EXPECT_EQ(c.view(), "");
+  EXPECT_FALSE(ContainerColumns::Encode(std::string(90, 'f'), "containerd", &c));
+  EXPECT_EQ(c.size, 0);
 }
 
 }  // namespace

@@ -1,10 +1,14 @@
 // Micro-benchmarks of the pipeline after the decoder:
 //
-//   BM_RowEncoder             record -> Envelope row, metadata cached per datagram (the readers'
-//   path) BM_EnvelopeAppend         encoded rows appended to the batcher (one lock per datagram of
-//   30 rows) BM_Marshal/<format>       one 768 KiB flush marshalled, reported per record
-//   BM_SinkFlush/<scheme>     one 64 KiB flush through each sink to a real local peer, per flush;
-//                             compare with BM_SinkFlush/null for the per-flush overhead
+//   BM_RowEncoder               record -> Envelope row, metadata cached per datagram (the
+//                               readers' path)
+//   BM_RowEncoderContainer/<n>  the same plus -resolveContainerId's per-socket cgroup lookup and
+//                               container columns; the sockets come from n cgroups
+//   BM_EnvelopeAppend           encoded rows appended to the batcher (one lock per datagram of
+//                               30 rows)
+//   BM_Marshal/<format>         one 768 KiB flush marshalled, reported per record
+//   BM_SinkFlush/<scheme>       one 64 KiB flush through each sink to a real local peer, per
+//                               flush; compare with BM_SinkFlush/null for the per-flush overhead
 //
 // Targets (SPEC.md §5): protobufList encode <= 150 ns per record; no allocation per record.
 #include <arpa/inet.h>
@@ -12,12 +16,16 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +33,7 @@
 #include "civetweb.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "enrich/cgroup.h"
 #include "pipeline/envelope.h"
 #include "pipeline/row_batch.h"
 #include "record/record_codec.h"
@@ -110,6 +119,72 @@ void BM_RowEncoder(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_RowEncoder);
+
+// -resolveContainerId: what a reader adds per socket, the cgroup lookup (the reader's CgroupCache
+// in front of the CgroupMap, as CollectorReader::ContainerOf does it) and the container columns
+// copied into the row. The map is walked from a tree made in a temporary directory: 64 container
+// scopes and 256 host services. range(0): how many cgroups the sockets of a datagram come from (1,
+// or 64, sockets shuffled over the containers).
+class CgroupTree {
+ public:
+  CgroupTree() {
+    root_ = std::filesystem::temp_directory_path() /
+            ("xtcp-bench-cgroup-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(root_);
+    char id[65] = {};
+    for (int i = 0; i < 64; ++i) {
+      std::snprintf(id, sizeof(id), "%064x", 0x1000 + i);
+      containers_.push_back(Make("system.slice/docker-" + std::string(id) + ".scope"));
+    }
+    for (int i = 0; i < 256; ++i) Make("system.slice/service-" + std::to_string(i) + ".service");
+    auto map = xtcp::enrich::BuildCgroupMap({.mount_point = root_.string(), .root = "/"});
+    if (map.ok()) map_ = std::move(*map);
+  }
+  ~CgroupTree() { std::filesystem::remove_all(root_); }
+  const xtcp::enrich::CgroupMap* map() const { return map_.get(); }
+  const std::vector<uint64_t>& containers() const { return containers_; }
+
+ private:
+  uint64_t Make(const std::string& rel) {
+    std::filesystem::create_directories(root_ / rel);
+    struct stat st {};
+    ::stat((root_ / rel).c_str(), &st);
+    return st.st_ino;
+  }
+  std::filesystem::path root_;
+  std::vector<uint64_t> containers_;
+  std::unique_ptr<xtcp::enrich::CgroupMap> map_;
+};
+
+void BM_RowEncoderContainer(benchmark::State& state) {
+  static CgroupTree tree;
+  if (tree.map() == nullptr || tree.map()->containers() != 64) {
+    state.SkipWithError("no cgroup tree");
+    return;
+  }
+  const size_t spread = static_cast<size_t>(state.range(0));
+  std::vector<uint64_t> ids;  // one datagram's sockets' cgroups
+  std::mt19937 rng(5);
+  for (int i = 0; i < 30; ++i) ids.push_back(tree.containers()[rng() % spread]);
+  FlatRecord r = TypicalRecord();
+  xtcp::record::RowEncoder enc;
+  enc.SetMeta(r.meta);
+  xtcp::ByteBuffer out(1 << 20);
+  uint64_t counter = 1;
+  xtcp::enrich::CgroupCache cache;
+  size_t i = 0;
+  for (auto _ : state) {
+    if (out.size() > (1 << 20) - 4096) out.Clear();
+    r.payload.c_group = ids[i];
+    if (++i == ids.size()) i = 0;  // not `%`: a division would cost more than the lookup
+    const xtcp::record::ContainerColumns* columns = nullptr;
+    cache.Lookup(*tree.map(), r.payload.c_group, &columns);
+    enc.Append(counter++, r.payload, columns, &out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_RowEncoderContainer)->Arg(1)->Arg(64);
 
 // Recycles envelopes at once: measures the batcher, not an output.
 class RecyclingConsumer : public xtcp::pipeline::EnvelopeConsumer {

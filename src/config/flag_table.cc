@@ -686,8 +686,9 @@ constexpr FlagRow kFlags[] = {
      .topic = kEnrichment,
      .field = Field<&Config::resolve_container_id>(),
      .proto = "resolve_container_id",
-     .status = kInert,
-     .help = "Resolve each socket's container id"},
+     .help = "Fill container_id and container_runtime from each socket's cgroup v2 directory "
+             "(docker, containerd, crio, podman, cgroupfs); the cgroup tree is walked at start-up "
+             "and again when a socket's cgroup is new"},
     {.name = "enrichContainer",
      .env = "ENRICH_CONTAINER",
      .topic = kEnrichment,

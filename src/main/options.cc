@@ -40,6 +40,7 @@ pipeline::EngineOptions EngineOptionsFrom(const config::Config& cfg) {
   o.poller.reconcile_frequency = cfg.reconcile_frequency;
   o.namespaces.max_threads = cfg.max_threads;
   o.namespaces.populate_nsid = cfg.populate_nsid;
+  o.resolve_container_id = cfg.resolve_container_id;
   o.nlmsg_seq = cfg.nlmsg_seq;
 
   pipeline::CollectorOptions& c = o.collector;

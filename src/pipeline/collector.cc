@@ -38,6 +38,7 @@ CollectorMetrics::CollectorMetrics(Metrics* m) : metrics(m) {
   recv_calls = &m->Count("Netlinker", "RecvfromCalls", "count");
   deserialize_start = &m->Count("Deserialize", "start", "count");
   deserialize_bytes = &m->Count("Deserialize", "n", "count");
+  cgroup_misses = &m->Count("cgroupResolver", "miss", "count");
   for (size_t i = 0; i < decode::kProblemCount; ++i) {
     const auto l = decode::LabelsOf(static_cast<decode::Problem>(i));
     problems.push_back(&m->Count(l.function, l.variable, l.type));
@@ -58,6 +59,30 @@ class CollectorReader final : public ReaderLocal {
   decode::DecodeProblems problems;
   uint32_t files_written = 0;
   bool capture_failed = false;
+  // -resolveContainerId: the cgroup map this reader looks sockets up in (kept across datagrams,
+  // replaced when the resolver's generation moves) and the reader's cache in front of it.
+  std::shared_ptr<const enrich::CgroupMap> cgroups;
+  uint64_t cgroups_gen = 0;
+  enrich::CgroupCache cgroup_cache;
+
+  // The container columns of a socket of `cgroup` (empty: none, or a miss, counted).
+  const record::ContainerColumns* ContainerOf(enrich::CgroupResolver* resolver, uint64_t cgroup,
+                                              uint32_t* misses) {
+    const record::ContainerColumns* columns = nullptr;
+    if (!cgroup_cache.Lookup(*cgroups, cgroup, &columns)) {
+      ++*misses;
+      resolver->NoteMiss(*cgroups, cgroup);
+    }
+    return columns;
+  }
+  // Takes the resolver's newest map if it changed.
+  void RefreshCgroups(const enrich::CgroupResolver& resolver) {
+    const uint64_t gen = resolver.generation();
+    if (gen == cgroups_gen && cgroups != nullptr) return;
+    cgroups = resolver.Current();
+    cgroups_gen = gen;
+    cgroup_cache.Reset();
+  }
 };
 
 std::unique_ptr<ReaderLocal> MakeCollectorReader(const CollectorContext* ctx, uint32_t id) {
@@ -334,8 +359,12 @@ void NamespaceCollector::HandleDatagram(CollectorReader* r, std::span<const uint
     r->encoder.SetMeta(r->scratch.meta);
   }
 
+  enrich::CgroupResolver* const resolver = ctx_->cgroups;
+  if (resolver != nullptr) r->RefreshCgroups(*resolver);
+  const bool containers = resolver != nullptr && r->cgroups != nullptr;
+
   decode::DecodeProblems before = r->problems;
-  uint32_t stale = 0, skipped = 0;
+  uint32_t stale = 0, skipped = 0, misses = 0;
   const decode::WalkResult w = decode::WalkDatagram(
       d, ctx_->opts.decode, &r->scratch, &r->problems, [&](uint32_t s, record::FlatRecord& rec) {
         if (slot == nullptr || s != seq) {
@@ -346,7 +375,14 @@ void NamespaceCollector::HandleDatagram(CollectorReader* r, std::span<const uint
           ++skipped;
           return;
         }
-        r->batch.Add(r->encoder, counter++, rec.payload);
+        if (!containers) {
+          r->batch.Add(r->encoder, counter++, rec.payload);
+          return;
+        }
+        const record::ContainerColumns* container =
+            rec.payload.c_group != 0 ? r->ContainerOf(resolver, rec.payload.c_group, &misses)
+                                     : nullptr;
+        r->batch.Add(r->encoder, counter++, rec.payload, container);
       });
   const size_t rows = r->batch.rows();
   r->batch.AppendTo(ctx_->batcher);
@@ -356,6 +392,7 @@ void NamespaceCollector::HandleDatagram(CollectorReader* r, std::span<const uint
   if (rows) m.sockets->Increment(static_cast<double>(rows));
   if (stale) m.stale->Increment(stale);
   if (skipped) m.modulus_skipped->Increment(skipped);
+  if (misses) m.cgroup_misses->Increment(misses);
   for (size_t i = 0; i < decode::kProblemCount; ++i) {
     const uint64_t delta = r->problems.counts[i] - before.counts[i];
     if (delta) m.problems[i]->Increment(static_cast<double>(delta));

@@ -47,6 +47,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "decode/walker.h"
+#include "enrich/cgroup.h"
 #include "netlink/dump_socket.h"
 #include "pipeline/envelope.h"
 #include "pipeline/reader_pool.h"
@@ -105,6 +106,7 @@ struct CollectorMetrics {
   // Upstream's per-call counts: receive calls of the syscall path, datagrams handed to the
   // decoder and their bytes.
   prometheus::Counter *recv_calls, *deserialize_start, *deserialize_bytes;
+  prometheus::Counter* cgroup_misses;  // -resolveContainerId: sockets of cgroups not in the map
   // Decode problems by Problem index.
   std::vector<prometheus::Counter*> problems;
 };
@@ -118,6 +120,9 @@ struct CollectorContext {
   DumpListener* listener = nullptr;
   std::atomic<uint32_t>* next_seq = nullptr;  // netlink sequence numbers, process-wide
   ReaderPool* pool = nullptr;                 // serves every collector's socket
+  // -resolveContainerId: each socket's container from its cgroup (null: off). Must outlive the
+  // readers.
+  enrich::CgroupResolver* cgroups = nullptr;
   // Set once the kernel refused a TCPDIAG_GETSOCK dump: every later dump is the v2 pair.
   std::atomic<bool> compat_refused{false};
 };

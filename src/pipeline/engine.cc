@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
+#include "decode/deserializers.h"
 #include "netlink/netlink_socket.h"
 #include "netns/enter.h"
 #include "netns/nsid.h"
@@ -77,6 +78,8 @@ absl::Status Engine::Init() {
     };
   }
 
+  if (opts_.resolve_container_id) StartCgroupResolver();
+
   pool_ = MakeReaderPool(&ctx_);
   if (absl::Status s = pool_->Start(); !s.ok()) return s;
   ctx_.pool = pool_.get();
@@ -101,11 +104,38 @@ absl::Status Engine::Init() {
   return absl::OkStatus();
 }
 
+void Engine::StartCgroupResolver() {
+  bool decoded = false;
+  for (size_t i = 0; i < decode::kDeserializers.size(); ++i) {
+    if (decode::kDeserializers[i].key == "cgroup")
+      decoded = opts_.collector.decode.deserializers.Has(i);
+  }
+  if (!decoded) {
+    XTCP_LOG(kWarn,
+             "-resolveContainerId: the cgroup deserializer is off (-deserializers), so sockets "
+             "carry no cgroup id; container columns left empty");
+    return;
+  }
+  auto made = enrich::CgroupResolver::Create(opts_.cgroups, metrics_);
+  if (!made.ok()) {
+    XTCP_LOG(kWarn, "-resolveContainerId: %s; container columns left empty",
+             std::string(made.status().message()));
+    return;
+  }
+  cgroups_ = std::move(*made);
+  const auto map = cgroups_->Current();
+  XTCP_LOG(kInfo, "-resolveContainerId: cgroup2 at %s: %d cgroups, %d containers",
+           cgroups_->mount().mount_point, map->cgroups(), map->containers());
+  cgroups_->Start();
+  ctx_.cgroups = cgroups_.get();
+}
+
 Engine::~Engine() {
   Stop();
   if (watcher_) watcher_->Stop();
   if (namespaces_) namespaces_->StopAll();
   if (pool_) pool_->Stop();  // no source is left: the readers only wait
+  if (cgroups_) cgroups_->Stop();
 }
 
 EngineStats Engine::stats() const {

@@ -6,6 +6,7 @@
 //   ReaderPool (reader_pool.h)      the fixed reader threads serving every namespace's socket
 //   Poller (poller.h)               cadence, jitter, one poll's dumps and done-tracking, flushes
 //   netns::Watcher                  inotify on the bind-mount dirs -> RequestReconcile()
+//   enrich::CgroupResolver          -resolveContainerId: cgroup id -> container, its own thread
 //
 // Run() rescans, then hands the poller thread (the caller's) to Poller::Run(), with the engine as
 // its PollDriver: Targets() and Rescan() come from the NamespaceSet.
@@ -23,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "enrich/cgroup.h"
 #include "netns/discovery.h"
 #include "netns/watcher.h"
 #include "pipeline/collector.h"
@@ -41,6 +43,9 @@ struct EngineOptions {
   CollectorOptions collector;  // -netlinkers, -nlTimeout, -modulus, families, deserializers, ...
   uint32_t nlmsg_seq = 666;    // first netlink sequence number (-nlmsgSeq)
   netns::DiscoveryOptions discovery;
+  // -resolveContainerId: container_id/container_runtime of each socket from its cgroup.
+  bool resolve_container_id = false;
+  enrich::CgroupResolverOptions cgroups;
 };
 
 struct EngineStats {
@@ -81,6 +86,8 @@ class Engine : private PollDriver {
  private:
   Engine(EngineOptions opts, EnvelopeBatcher* batcher, const Stamps* stamps, Metrics* metrics);
   absl::Status Init();
+  // -resolveContainerId: the resolver, started, in ctx_; a WARN (and no resolver) if it cannot be.
+  void StartCgroupResolver();
 
   // PollDriver (poller thread).
   std::vector<NamespaceCollector*> Targets() override { return namespaces_->Collectors(); }
@@ -93,6 +100,7 @@ class Engine : private PollDriver {
   CollectorMetrics collector_metrics_;
   std::atomic<uint32_t> next_seq_;
   CollectorContext ctx_;
+  std::unique_ptr<enrich::CgroupResolver> cgroups_;  // before pool_: readers call it
   std::unique_ptr<ReaderPool> pool_;  // before namespaces_: collectors leave it when they stop
   Poller poller_;                     // before namespaces_: collectors report to it until they stop
   std::unique_ptr<NamespaceSet> namespaces_;

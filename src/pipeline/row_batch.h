@@ -23,6 +23,12 @@ class RowBatch {
     enc.Append(record_counter, payload, &buf_);
     ends_.push_back(static_cast<uint32_t>(buf_.size()));
   }
+  // The same with the row's own container columns (null: none).
+  void Add(const record::RowEncoder& enc, uint64_t record_counter,
+           const record::RecordPayload& payload, const record::ContainerColumns* container) {
+    enc.Append(record_counter, payload, container, &buf_);
+    ends_.push_back(static_cast<uint32_t>(buf_.size()));
+  }
   size_t rows() const { return ends_.size(); }
   void AppendTo(EnvelopeBatcher* batcher) {
     if (!ends_.empty()) batcher->Append(buf_.view(), ends_);

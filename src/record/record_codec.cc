@@ -84,15 +84,31 @@ size_t EncodedSizeBound(const RecordMeta& meta) {
 
 namespace {
 
-// Metadata fields below `record_counter` (1..51), the counter itself, and the rest (61..999).
-uint8_t* EncodeMetaHead(const RecordMeta& meta, uint8_t* p) {
-#define XTCP_ENC_HEAD(num, name, kind) \
-  if constexpr (num < 60) {            \
-    XTCP_ENC_##kind(num, meta.name)    \
+// Metadata fields below `record_counter` (1..51) in two parts, before the container columns
+// (1..39) and from them on (40..59), the counter itself, and the rest (61..999).
+constexpr uint32_t kContainerIdField = 40;
+uint8_t* EncodeMetaHeadBefore(const RecordMeta& meta, uint8_t* p) {
+#define XTCP_ENC_HEAD(num, name, kind)     \
+  if constexpr (num < kContainerIdField) { \
+    XTCP_ENC_##kind(num, meta.name)        \
   }
   XTCP_META_FIELDS(XTCP_ENC_HEAD)
 #undef XTCP_ENC_HEAD
   return p;
+}
+
+uint8_t* EncodeMetaHeadFrom(const RecordMeta& meta, uint8_t* p) {
+#define XTCP_ENC_HEAD(num, name, kind)                  \
+  if constexpr (num >= kContainerIdField && num < 60) { \
+    XTCP_ENC_##kind(num, meta.name)                     \
+  }
+  XTCP_META_FIELDS(XTCP_ENC_HEAD)
+#undef XTCP_ENC_HEAD
+  return p;
+}
+
+uint8_t* EncodeMetaHead(const RecordMeta& meta, uint8_t* p) {
+  return EncodeMetaHeadFrom(meta, EncodeMetaHeadBefore(meta, p));
 }
 
 uint8_t* EncodeCounter(uint64_t counter, uint8_t* p) {
@@ -143,13 +159,31 @@ uint8_t* EncodeRecord(const FlatRecord& rec, uint8_t* p) {
   return EncodePayload(rec.payload, p);
 }
 
+bool ContainerColumns::Encode(std::string_view id, std::string_view runtime,
+                              ContainerColumns* out) {
+  *out = ContainerColumns{};
+  // Tag (2 bytes) and length (1 byte while below 128) of each.
+  if (id.size() + runtime.size() + 6 > kMax || id.size() > 127 || runtime.size() > 127) {
+    return false;
+  }
+  uint8_t* p = out->bytes;
+  XTCP_ENC_STR(40, id)
+  XTCP_ENC_STR(41, runtime)
+  out->size = static_cast<uint8_t>(p - out->bytes);
+  return true;
+}
+
 void RowEncoder::SetMeta(const RecordMeta& meta) {
   const size_t bound = EncodedSizeBound(meta);
   head_.Clear();
-  head_.CommitTo(EncodeMetaHead(meta, head_.Prepare(bound)));
+  uint8_t* const head = head_.Prepare(bound);
+  uint8_t* const split = EncodeMetaHeadBefore(meta, head);
+  split_ = static_cast<size_t>(split - head);
+  head_.CommitTo(EncodeMetaHeadFrom(meta, split));
   tail_.Clear();
   tail_.CommitTo(EncodeMetaTail(meta, tail_.Prepare(bound)));
   bound_ = head_.size() + tail_.size() + 3 + 10 + kPayloadBound;
+  meta_container_ = !meta.container_id.empty() || !meta.container_runtime.empty();
 }
 
 void RowEncoder::Append(uint64_t record_counter, const RecordPayload& payload,
@@ -157,6 +191,28 @@ void RowEncoder::Append(uint64_t record_counter, const RecordPayload& payload,
   AppendRow(bound_, out, [&](uint8_t* p) {
     std::memcpy(p, head_.data(), head_.size());
     p = EncodeCounter(record_counter, p + head_.size());
+    std::memcpy(p, tail_.data(), tail_.size());
+    return EncodePayload(payload, p + tail_.size());
+  });
+}
+
+void RowEncoder::Append(uint64_t record_counter, const RecordPayload& payload,
+                        const ContainerColumns* container, ByteBuffer* out) const {
+  if (container == nullptr || container->size == 0 || meta_container_) {
+    Append(record_counter, payload, out);
+    return;
+  }
+  AppendRow(bound_ + ContainerColumns::kMax, out, [&](uint8_t* p) {
+    std::memcpy(p, head_.data(), split_);
+    p += split_;
+    // All kMax bytes (a fixed-size copy), of which `size` are kept: the room is in the bound.
+    std::memcpy(p, container->bytes, ContainerColumns::kMax);
+    p += container->size;
+    if (const size_t rest = head_.size() - split_; rest != 0) {
+      std::memcpy(p, head_.data() + split_, rest);
+      p += rest;
+    }
+    p = EncodeCounter(record_counter, p);
     std::memcpy(p, tail_.data(), tail_.size());
     return EncodePayload(payload, p + tail_.size());
   });

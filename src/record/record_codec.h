@@ -35,6 +35,19 @@ uint8_t* EncodeRecord(const FlatRecord& rec, uint8_t* out);
 // appended are exactly the growth of a serialized Envelope by this row.
 void AppendEnvelopeRow(const FlatRecord& rec, ByteBuffer* out);
 
+// A row's own container_id (40) and container_runtime (41), protobuf-encoded (empty ones left
+// out), in a fixed-size array: RowEncoder copies all kMax bytes with a few vector moves and keeps
+// `size` of them.
+struct ContainerColumns {
+  static constexpr size_t kMax = 96;  // a 64-character id and a runtime name of up to 24
+  uint8_t size = 0;
+  uint8_t bytes[kMax] = {};
+
+  std::string_view view() const { return {reinterpret_cast<const char*>(bytes), size}; }
+  // False (and `out` left empty) when the two do not fit in kMax bytes.
+  static bool Encode(std::string_view id, std::string_view runtime, ContainerColumns* out);
+};
+
 // Appends rows that share their metadata, re-encoding only record_counter per row: the metadata
 // is encoded once by SetMeta() (per datagram, in the readers) instead of once per record.
 // The bytes equal AppendEnvelopeRow() of the same record. Thread-compatible.
@@ -44,11 +57,19 @@ class RowEncoder {
   // afterwards (the cache holds bytes).
   void SetMeta(const RecordMeta& meta);
   void Append(uint64_t record_counter, const RecordPayload& payload, ByteBuffer* out) const;
+  // The same with this row's own container columns (-resolveContainerId: rows of one datagram
+  // differ there); null or empty: none. Ignored when the metadata of SetMeta() names a container
+  // (container_id or container_runtime set): that one wins, as upstream's Docker index wins over
+  // the cgroup.
+  void Append(uint64_t record_counter, const RecordPayload& payload,
+              const ContainerColumns* container, ByteBuffer* out) const;
 
  private:
-  ByteBuffer head_;  // fields 1..51
-  ByteBuffer tail_;  // fields 61..999
+  ByteBuffer head_;   // fields 1..59
+  size_t split_ = 0;  // where in head_ field 40 (container_id) goes: fields 1..39 before it
+  ByteBuffer tail_;   // fields 61..999
   size_t bound_ = 0;
+  bool meta_container_ = false;  // SetMeta() saw container_id or container_runtime
 };
 
 // Calls `fn` with the serialized record of every row of a serialized Envelope (rows only, as

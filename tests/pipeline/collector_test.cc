@@ -404,5 +404,64 @@ TEST(Collector, WriteFilesFailureIsCountedOnce) {
   EXPECT_EQ(h.consumer.Records().size(), 2u);  // captures failing lose no record
 }
 
+// -resolveContainerId: each socket's container columns come from its cgroup id (a directory
+// inode in a tree made here); a host cgroup and a socket without cgroup leave them empty, and an
+// unknown cgroup is a counted miss.
+TEST(Collector, ContainerColumnsComeFromEachSocketsCgroup) {
+  namespace fs = std::filesystem;
+  const fs::path root =
+      fs::temp_directory_path() / ("xtcp-collector-cg-" + std::to_string(::getpid()));
+  const std::string id(64, '7');
+  fs::create_directories(root / ("system.slice/docker-" + id + ".scope"));
+  fs::create_directories(root / "system.slice/cron.service");
+  auto inode = [&](const std::string& rel) {
+    struct stat st {};
+    EXPECT_EQ(::stat((root / rel).c_str(), &st), 0);
+    return static_cast<uint64_t>(st.st_ino);
+  };
+  const uint64_t docker = inode("system.slice/docker-" + id + ".scope");
+  const uint64_t host = inode("system.slice/cron.service");
+  auto resolver = enrich::CgroupResolver::Create(
+      {.mount_point = root.string(), .rebuild_after_new = absl::Hours(1)}, nullptr);
+  ASSERT_TRUE(resolver.ok()) << resolver.status();
+  const uint64_t unknown = (*resolver)->Current()->max_id() + 1000;
+
+  FinishLog log;
+  CollectorHarness h(&log);
+  h.ctx.cgroups = resolver->get();
+  NlBuilder b;
+  const std::pair<uint16_t, uint64_t> sockets[] = {{1, docker}, {2, host},   {3, unknown},
+                                                   {4, 0},      {5, docker}, {6, host}};
+  for (const auto& [port, cgroup] : sockets) {
+    FakeInetDiagMsg m;
+    m.family = AF_INET;
+    m.sport = port;
+    m.cookie = port;
+    b.BeginSocket(1).Msg(m);
+    if (cgroup != 0) b.AttrOf<uint64_t>(decode::kAttrCgroupId, cgroup);
+    b.End();
+  }
+  b.Done(1);
+  FakeKernel k;
+  k.SetDump(AF_INET, {b.Take()});
+  auto c = h.Collector(&k, 77, "blue");
+  ASSERT_TRUE(c->StartPoll(1));
+  ASSERT_EQ(log.WaitFor(1).size(), 1u);
+  c->Stop();
+  h.batcher.Flush(FlushReason::kPollEnd);
+  const auto rs = h.consumer.Records();
+  ASSERT_EQ(rs.size(), 6u);
+  for (const auto& [port, cgroup] : sockets) {
+    const record::ProtoRecord* r = WithPort(rs, port);
+    ASSERT_NE(r, nullptr) << port;
+    EXPECT_EQ(r->container_id(), cgroup == docker ? id : "") << port;
+    EXPECT_EQ(r->container_runtime(), cgroup == docker ? "docker" : "") << port;
+    EXPECT_EQ(r->netns(), "blue");
+    EXPECT_EQ(r->c_group(), cgroup);
+  }
+  EXPECT_EQ(h.Count("cgroupResolver", "miss", "count"), 1);
+  fs::remove_all(root);
+}
+
 }  // namespace
 }  // namespace xtcp::testing

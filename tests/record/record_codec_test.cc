@@ -207,5 +207,58 @@ TEST(RowEncoder, SameBytesAsAppendEnvelopeRow) {
   }
 }
 
+// A row's own container columns (-resolveContainerId) land where a record with those metadata
+// fields would have them: same bytes as the full encoder.
+TEST(RowEncoder, PerRowContainerColumnsEqualMetadataOnes) {
+  std::mt19937_64 rng(12);
+  StringPool pool;
+  RowEncoder enc;
+  const std::string id(64, 'a');
+  ContainerColumns columns;
+  ASSERT_TRUE(ContainerColumns::Encode(id, "containerd", &columns));
+  for (int i = 0; i < 200; ++i) {
+    FlatRecord r = RandomRecord(rng, &pool, 40);
+    r.meta.container_id = {};
+    r.meta.container_runtime = {};
+    enc.SetMeta(r.meta);
+    r.meta.container_id = id;
+    r.meta.container_runtime = "containerd";
+    ByteBuffer want, got;
+    AppendEnvelopeRow(r, &want);
+    enc.Append(r.meta.record_counter, r.payload, &columns, &got);
+    ASSERT_EQ(got.view(), want.view()) << "record " << i;
+  }
+}
+
+// Metadata that names a container (Docker's, by namespace) wins over the row's columns.
+TEST(RowEncoder, MetadataContainerWinsOverPerRowColumns) {
+  std::mt19937_64 rng(13);
+  StringPool pool;
+  FlatRecord r = RandomRecord(rng, &pool, 40);
+  r.meta.container_id = "from-docker";
+  r.meta.container_runtime = "docker";
+  RowEncoder enc;
+  enc.SetMeta(r.meta);
+  ByteBuffer want, got;
+  AppendEnvelopeRow(r, &want);
+  ContainerColumns other;
+  ASSERT_TRUE(ContainerColumns::Encode("other", "crio", &other));
+  enc.Append(r.meta.record_counter, r.payload, &other, &got);
+  EXPECT_EQ(got.view(), want.view());
+}
+
+TEST(ContainerColumns, AreTheProtobufEncodingOfBothFields) {
+  ProtoRecord msg;
+  msg.set_container_id(std::string(64, 'f'));
+  msg.set_container_runtime("containerd");
+  ContainerColumns c;
+  ASSERT_TRUE(ContainerColumns::Encode(std::string(64, 'f'), "containerd", &c));
+  EXPECT_EQ(c.view(), msg.SerializeAsString());
+  ASSERT_TRUE(ContainerColumns::Encode("", "", &c));
+  EXPECT_EQ(c.view(), "");
+  EXPECT_FALSE(ContainerColumns::Encode(std::string(90, 'f'), "containerd", &c));
+  EXPECT_EQ(c.size, 0);
+}
+
 }  // namespace
 }  // namespace xtcp::record

@@ -13,7 +13,7 @@ RUN_PACKAGES=(
   libabsl-dev libprotobuf-dev protobuf-compiler libmnl-dev liburing-dev
   librdkafka-dev prometheus-cpp-dev libcivetweb-dev libgoogle-perftools-dev
   libcurl4-openssl-dev libmsgpack-cxx-dev libcap-dev libdw-dev libelf-dev
-  libseccomp-dev liblldpctl-dev libhiredis-dev
+  libseccomp-dev liblldpctl-dev libhiredis-dev libnats-dev
   # -enrichNic names NIC models from it
   pci.ids
   # the .deb (cpack -G DEB runs dpkg-shlibdeps and file; the Containerfile packages with `run`)
@@ -26,8 +26,8 @@ TEST_PACKAGES=(
   # tools the tests drive as real peers / readers
   iproute2 procps util-linux libcap2-bin kcat prometheus google-perftools curl
   systemd lintian python3-yaml lldpd
-  # real servers the valkey: sink tests publish to
-  redis-server
+  # real servers the valkey: and nats: sink tests publish to
+  redis-server nats-server
   # `go tool pprof`, the documented reader of /debug/pprof profiles (tests use it when present)
   golang-go
 )

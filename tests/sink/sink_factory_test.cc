@@ -19,10 +19,10 @@ absl::Status Create(const std::string& dest) {
 TEST(SinkFactory, UnknownSchemeListsEveryValidScheme) {
   const absl::Status s = Create("nsq:nsqd:4150");
   ASSERT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(
-      s.message(),
-      "invalid value \"nsq:nsqd:4150\" for flag -dest: unknown destination; valid schemes "
-      "are: null, stdout, stderr, file, tcp, http, https, udp, unix, unixgram, kafka, valkey");
+  EXPECT_EQ(s.message(),
+            "invalid value \"nsq:nsqd:4150\" for flag -dest: unknown destination; valid schemes "
+            "are: null, stdout, stderr, file, tcp, http, https, udp, unix, unixgram, kafka, nats, "
+            "valkey");
 }
 
 TEST(SinkFactory, WellFormedNetworkDestinationsNeedNoPeerAtStart) {
@@ -30,7 +30,8 @@ TEST(SinkFactory, WellFormedNetworkDestinationsNeedNoPeerAtStart) {
        {"tcp:127.0.0.1:1", "tcp:[::1]:1", "tcp:localhost:http", "tcp::9", "udp:127.0.0.1:1",
         "udp:[::1]:9", "unix:/nonexistent/xtcp.sock", "unixgram:/nonexistent/xtcp.sock",
         "http://127.0.0.1:1/x", "https://example.invalid/ingest", "kafka:127.0.0.1:1",
-        "valkey:127.0.0.1:1", "valkey:[::1]:6379", "valkey::6379"}) {
+        "valkey:127.0.0.1:1", "valkey:[::1]:6379", "valkey::6379", "nats:127.0.0.1:1",
+        "nats:127.0.0.1:1,[::1]:2"}) {
     EXPECT_TRUE(Create(dest).ok()) << dest << ": " << Create(dest);
   }
 }

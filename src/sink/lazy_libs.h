@@ -82,6 +82,10 @@ namespace xtcp::sink {
   X(natsConnection_GetMaxPayload)          \
   X(natsConnection_Close)                  \
   X(natsConnection_Destroy)                \
+  X(natsConnection_GetStats)               \
+  X(natsStatistics_Create)                 \
+  X(natsStatistics_GetCounts)              \
+  X(natsStatistics_Destroy)                \
   X(natsStatus_GetText)
 // clang-format on
 

@@ -18,20 +18,24 @@
 //   Drain()     one round trip within the shutdown time confirms what is buffered; otherwise
 //               FlushOnClose/error once, and the buffered messages' rows go to the loss callback
 //
-// A message buffered while disconnected counts as sent until a round trip has failed to confirm it
-// at shutdown. (A second outage right after a reconnect, before the next round trip, can lose
-// buffered messages that the next round trip then confirms — a window of one RTT.)
+// A message buffered while disconnected counts as sent until it is known lost. It is written out
+// on the next connection only, so a round trip confirms it only if the client has not
+// reconnected more than once since it was buffered (the client's reconnect count); otherwise that
+// connection may have died with it unread, and it is counted lost (bufferLost/error, its rows to
+// the loss callback) — conservatively: it may have arrived.
 //
 // Counters (destNATS): upstream Publish/count (messages the client took), Publish/error,
 // FlushOnClose/error, and the latency summary Publish/count|error (seconds, the round trip
-// included); ours buffered/count, bufferFull/error, flush/error, tooLarge/error,
-// disconnect/count, reconnect/count, asyncError/error, PublishBytes/count.
+// included); ours buffered/count, bufferFull/error, bufferLost/error, flush/error, tooLarge/error,
+// connect/count (the first connection), disconnect/count, reconnect/count, asyncError/error,
+// PublishBytes/count.
 //
 // Send() and Drain() run on one thread at a time (the output stage); the client's callbacks run on
 // its own threads and touch only atomics, counters and the locked log limiter.
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <deque>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -75,10 +79,12 @@ class NatsSink final : public Sink {
       published_bytes_ = &m->Count("destNATS", "PublishBytes", "count");
       buffered_ = &m->Count("destNATS", "buffered", "count");
       buffer_full_ = &m->Count("destNATS", "bufferFull", "error");
+      buffer_lost_ = &m->Count("destNATS", "bufferLost", "error");
       flush_errors_ = &m->Count("destNATS", "flush", "error");
       too_large_ = &m->Count("destNATS", "tooLarge", "error");
       disconnects_ = &m->Count("destNATS", "disconnect", "count");
       reconnects_ = &m->Count("destNATS", "reconnect", "count");
+      connects_ = &m->Count("destNATS", "connect", "count");
       async_errors_ = &m->Count("destNATS", "asyncError", "error");
     }
   }
@@ -92,10 +98,14 @@ class NatsSink final : public Sink {
       g_nats->natsConnection_Destroy(nc_);
     }
     if (opts_ != nullptr) g_nats->natsOptions_Destroy(opts_);
+    if (stats_ != nullptr) g_nats->natsStatistics_Destroy(stats_);
   }
 
   absl::Status Init(const std::vector<std::string>& urls, size_t reconnect_buffer) {
     if (natsStatus s = g_nats->natsOptions_Create(&opts_); s != NATS_OK) return Error("options", s);
+    if (natsStatus s = g_nats->natsStatistics_Create(&stats_); s != NATS_OK) {
+      return Error("statistics", s);
+    }
     std::vector<const char*> list;
     for (const std::string& u : urls) list.push_back(u.c_str());
     const int64_t timeout_ms = std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout_));
@@ -119,6 +129,7 @@ class NatsSink final : public Sink {
     }
     const natsStatus s = g_nats->natsConnection_Connect(&nc_, opts_);
     if (s == NATS_OK) {
+      Inc(connects_);
       LearnMaxPayload();
       XTCP_LOG(kInfo, "sink nats:%s: connected; subject %s, max_payload %d", servers_, subject_,
                max_payload_.load());
@@ -167,7 +178,7 @@ class NatsSink final : public Sink {
   }
 
   absl::Status Drain(absl::Duration timeout) override {
-    if (pending_messages_ == 0) return absl::OkStatus();  // each one confirmed already
+    if (pending_.empty()) return absl::OkStatus();  // each one confirmed already
     const natsStatus s = g_nats->natsConnection_FlushTimeout(
         nc_, std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout)));
     if (s == NATS_OK) {
@@ -175,8 +186,10 @@ class NatsSink final : public Sink {
       return absl::OkStatus();
     }
     Inc(flush_on_close_errors_);
-    const uint64_t messages = pending_messages_, rows = pending_rows_;
-    pending_messages_ = pending_rows_ = 0;
+    const uint64_t messages = pending_.size();
+    uint64_t rows = 0;
+    for (const Pending& p : pending_) rows += p.rows;
+    pending_.clear();
     ReportLost(rows);
     return absl::DeadlineExceededError(
         absl::StrCat("nats: ", messages, " buffered messages (", rows, " rows) unconfirmed after ",
@@ -200,8 +213,7 @@ class NatsSink final : public Sink {
     }
     if (s != NATS_OK) return Error("publish", s);
     if (before != NATS_CONN_STATUS_CONNECTED) {
-      ++pending_messages_;
-      pending_rows_ += rows;
+      pending_.push_back({Reconnects(), rows});
       Inc(buffered_);
       return absl::OkStatus();
     }
@@ -216,12 +228,38 @@ class NatsSink final : public Sink {
     return absl::OkStatus();
   }
 
+  // After a successful round trip: the buffered messages written out on this connection arrived;
+  // those from before an earlier reconnect are not known to have.
   void Confirm() {
-    if (pending_messages_ > 0) {
-      XTCP_LOG(kInfo, "sink nats:%s: %d messages buffered while disconnected confirmed", servers_,
-               pending_messages_);
+    if (pending_.empty()) return;
+    const uint64_t now = Reconnects();
+    uint64_t confirmed = 0, lost = 0, lost_rows = 0;
+    for (const Pending& p : pending_) {
+      if (now <= p.reconnects + 1) {
+        ++confirmed;
+      } else {
+        ++lost;
+        lost_rows += p.rows;
+      }
     }
-    pending_messages_ = pending_rows_ = 0;
+    pending_.clear();
+    XTCP_LOG(kInfo, "sink nats:%s: %d messages buffered while disconnected confirmed", servers_,
+             confirmed);
+    if (lost == 0) return;
+    Inc(buffer_lost_, static_cast<double>(lost));
+    Warn(absl::StrCat(lost, " buffered messages (", lost_rows,
+                      " rows) counted lost: the client reconnected more than once before they "
+                      "could be confirmed"));
+    ReportLost(lost_rows);
+  }
+
+  // The client's reconnect count (0 until the first reconnect).
+  uint64_t Reconnects() {
+    uint64_t in_msgs = 0, in_bytes = 0, out_msgs = 0, out_bytes = 0, reconnects = 0;
+    if (g_nats->natsConnection_GetStats(nc_, stats_) != NATS_OK) return 0;
+    g_nats->natsStatistics_GetCounts(stats_, &in_msgs, &in_bytes, &out_msgs, &out_bytes,
+                                     &reconnects);
+    return reconnects;
   }
 
   void ReportLost(uint64_t rows) {
@@ -253,6 +291,7 @@ class NatsSink final : public Sink {
   }
   static void OnConnected(natsConnection* nc, void* closure) {
     auto* self = static_cast<NatsSink*>(closure);
+    Inc(self->connects_);
     const int64_t m = g_nats->natsConnection_GetMaxPayload(nc);
     if (m > 0) self->max_payload_.store(static_cast<size_t>(m));
     XTCP_LOG(kInfo, "sink nats:%s: connected; max_payload %d", self->servers_, m);
@@ -288,9 +327,14 @@ class NatsSink final : public Sink {
   absl::Notification closed_;
   std::atomic<bool> closing_{false};
   std::atomic<size_t> max_payload_{kDefaultMaxPayload};
-  // Output thread only: messages published while disconnected, not yet confirmed.
-  uint64_t pending_messages_ = 0;
-  uint64_t pending_rows_ = 0;
+  natsStatistics* stats_ = nullptr;  // Reconnects() scratch (output thread)
+  // Output thread only: messages published while disconnected, not yet confirmed, with the
+  // client's reconnect count when each was buffered.
+  struct Pending {
+    uint64_t reconnects;
+    uint64_t rows;
+  };
+  std::deque<Pending> pending_;
   std::string joined_;  // SendRows() scratch
   absl::Mutex loss_mu_;
   LossCallback on_loss_ ABSL_GUARDED_BY(loss_mu_);
@@ -304,10 +348,12 @@ class NatsSink final : public Sink {
   prometheus::Counter* published_bytes_ = nullptr;
   prometheus::Counter* buffered_ = nullptr;
   prometheus::Counter* buffer_full_ = nullptr;
+  prometheus::Counter* buffer_lost_ = nullptr;
   prometheus::Counter* flush_errors_ = nullptr;
   prometheus::Counter* too_large_ = nullptr;
   prometheus::Counter* disconnects_ = nullptr;
   prometheus::Counter* reconnects_ = nullptr;
+  prometheus::Counter* connects_ = nullptr;
   prometheus::Counter* async_errors_ = nullptr;
 };
 

@@ -334,6 +334,7 @@ TEST_F(NatsSinkTest, ServerRestartMidRunBufferedArrivesRefusedIsCountedLost) {
   EXPECT_GT(Count("buffered", "count"), 0);  // held during the outage, delivered after it
   EXPECT_GT(Count("bufferFull", "error"), 0);
   EXPECT_EQ(Count("FlushOnClose", "error"), 0);
+  EXPECT_EQ(Count("bufferLost", "error"), 0);
   EXPECT_GE(Count("disconnect", "count"), 1);
   EXPECT_EQ(distinct.count(total), 1u);  // the last flush, after the restart
 }
@@ -378,6 +379,31 @@ TEST_F(NatsSinkTest, ServerDownAtStartBuffersUntilItComes) {
   ASSERT_TRUE(WaitFor([&] { return !sub.messages().empty(); }));
   EXPECT_EQ(sub.messages(), std::vector<std::string>{"early"});
   EXPECT_EQ(Count("FlushOnClose", "error"), 0);
+  EXPECT_EQ(Count("bufferLost", "error"), 0);  // one connection since it was buffered
+}
+
+TEST_F(NatsSinkTest, BufferedMessageIsNotConfirmedAcrossASecondReconnect) {
+  NatsServer server(dir_, FreePort());
+  ASSERT_TRUE(server.Start());
+  Subscriber sub;
+  ASSERT_TRUE(sub.Start(server.port()));
+  Gate gate(server.port());
+  auto sink = CreateSink(Options(gate.port()));
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  std::atomic<uint64_t> lost{0};
+  (*sink)->SetLossCallback([&](uint64_t rows) { lost += rows; });
+  const std::string_view a[] = {"a"}, b[] = {"b"};
+  ASSERT_TRUE((*sink)->SendRows(a, 5).ok());  // buffered: no server yet
+  ASSERT_TRUE(gate.Open());
+  ASSERT_TRUE(WaitFor([&] { return Count("connect", "count") == 1; }));
+  gate.Close();  // the first connection ends before any round trip confirmed "a"
+  ASSERT_TRUE(WaitFor([&] { return Count("disconnect", "count") == 1; }));
+  ASSERT_TRUE(gate.Open());
+  ASSERT_TRUE(WaitFor([&] { return Count("reconnect", "count") == 1; }));
+  ASSERT_TRUE((*sink)->SendRows(b, 7).ok());  // confirmed on the second connection
+  EXPECT_EQ(lost.load(), 5u);                 // "a" may have arrived; it is not known to have
+  EXPECT_EQ(Count("bufferLost", "error"), 1);
+  EXPECT_EQ(Count("buffered", "count"), 1);
 }
 
 TEST_F(NatsSinkTest, UnreachableServerAtShutdownCountsTheBufferedRowsLost) {

@@ -12,6 +12,8 @@ find_package(CURL REQUIRED)
 pkg_check_modules(LIBMNL REQUIRED IMPORTED_TARGET libmnl)
 pkg_check_modules(LIBURING REQUIRED IMPORTED_TARGET liburing)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)  # valkey: sink
+pkg_check_modules(NATS REQUIRED IMPORTED_TARGET libnats)  # nats: sink (dlopen; tests link it)
 pkg_check_modules(TCMALLOC REQUIRED IMPORTED_TARGET libtcmalloc)
 pkg_check_modules(PROFILER REQUIRED IMPORTED_TARGET libprofiler)
 pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)  # elfutils: pprof symbolization

@@ -128,9 +128,9 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION "net")
 set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)  # Depends: from the binary's shared libraries
-# librdkafka and libcurl are opened at run time, only for kafka/http(s) sinks (src/sink/lazy_libs.h),
-# so shlibdeps cannot see them.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "librdkafka1, libcurl4")
+# librdkafka, libcurl and libnats are opened at run time, only for the kafka, http(s) and nats
+# sinks (src/sink/lazy_libs.h), so shlibdeps cannot see them.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "librdkafka1, libcurl4, libnats3.4")
 # -enrichNic names NIC models from the PCI id database when it is installed.
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "pci.ids")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

@@ -13,7 +13,7 @@ RUN_PACKAGES=(
   libabsl-dev libprotobuf-dev protobuf-compiler libmnl-dev liburing-dev
   librdkafka-dev prometheus-cpp-dev libcivetweb-dev libgoogle-perftools-dev
   libcurl4-openssl-dev libmsgpack-cxx-dev libcap-dev libdw-dev libelf-dev
-  libseccomp-dev liblldpctl-dev
+  libseccomp-dev liblldpctl-dev libhiredis-dev libnats-dev
   # -enrichNic names NIC models from it
   pci.ids
   # the .deb (cpack -G DEB runs dpkg-shlibdeps and file; the Containerfile packages with `run`)
@@ -28,6 +28,8 @@ TEST_PACKAGES=(
   systemd lintian python3-yaml lldpd
   # the generated man page is rendered by groff and `man -l` (tests/config/flag_docs_test.cc)
   groff-base man-db
+  # real servers the valkey: and nats: sink tests publish to
+  redis-server nats-server
   # `go tool pprof`, the documented reader of /debug/pprof profiles (tests use it when present)
   golang-go
 )

@@ -89,6 +89,9 @@ struct SinkOptions {
   // kafka: bounds of librdkafka's producer queue (a full queue fails Send(), counted), and how
   // often librdkafka's statistics are exported as gauges (zero: never).
   int kafka_queue_max_messages = 10000;
+  // nats: bytes of publishes the client holds while no server is connected (a full buffer fails
+  // Send(), counted).
+  size_t nats_reconnect_buffer_bytes = 8 << 20;
   int kafka_queue_max_kbytes = 64 * 1024;
   absl::Duration kafka_statistics_interval = absl::Seconds(10);
 };

@@ -269,7 +269,7 @@ std::string CheckMarshal(const Config& c, const Vocabulary& v) {
 }
 
 // Schemes of the upstream daemon that this build has no sink for.
-constexpr std::string_view kUnbuiltSchemes[] = {"nats", "nsq", "valkey", "s3parquet"};
+constexpr std::string_view kUnbuiltSchemes[] = {"nsq", "s3parquet"};
 
 std::string CheckDest(const Config& c, const Vocabulary& v) {
   if (v.dest_schemes.empty()) return "";
@@ -543,7 +543,7 @@ constexpr FlagRow kFlags[] = {
      .secret = Secret::kUrlUserinfo,
      .help = "Destination scheme:address: null, stdout, stderr, file:/path, tcp:host:port, "
              "udp:host:port, unix:/path, unixgram:/path, http(s)://host/path, "
-             "kafka:host:port[,host:port]"},
+             "kafka:host:port[,host:port], nats:host:port[,host:port], valkey:host:port"},
     {.name = "destWriteFiles",
      .env = "DEST_WRITE_FILES",
      .topic = kOutput,
@@ -569,7 +569,7 @@ constexpr FlagRow kFlags[] = {
      .proto = "topic",
      .lo = 1,
      .hi = 40,
-     .help = "Kafka topic"},
+     .help = "Kafka topic; NATS subject; Valkey/Redis pub/sub channel"},
     {.name = "kafkaCompression",
      .env = "KAFKA_COMPRESSION",
      .topic = kKafka,

@@ -23,7 +23,8 @@ constexpr std::array kSinks = {
     Entry{"null", &NewNull},         Entry{"stdout", &NewStdout}, Entry{"stderr", &NewStderr},
     Entry{"file", &NewFile},         Entry{"tcp", &NewTcp},       Entry{"http", &NewHttp},
     Entry{"https", &NewHttps},       Entry{"udp", &NewUdp},       Entry{"unix", &NewUnix},
-    Entry{"unixgram", &NewUnixgram}, Entry{"kafka", &NewKafka},
+    Entry{"unixgram", &NewUnixgram}, Entry{"kafka", &NewKafka},   Entry{"nats", &NewNats},
+    Entry{"valkey", &NewValkey},
 };
 
 }  // namespace

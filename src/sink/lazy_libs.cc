@@ -40,7 +40,7 @@ absl::StatusOr<const RdKafkaApi*> LoadRdKafka() {
   return Load<RdKafkaApi>("librdkafka.so.1", [](void* lib, RdKafkaApi* api) {
 #define XTCP_RESOLVE(name)              \
   if (!Resolve(lib, #name, &api->name)) \
-    return absl::FailedPreconditionError("librdkafka.so.1 lacks " #name);
+    return absl::FailedPreconditionError("the library lacks " #name);
     XTCP_RDKAFKA_FUNCS(XTCP_RESOLVE)
     return absl::OkStatus();
   });
@@ -49,6 +49,13 @@ absl::StatusOr<const RdKafkaApi*> LoadRdKafka() {
 absl::StatusOr<const CurlApi*> LoadCurl() {
   return Load<CurlApi>("libcurl.so.4", [](void* lib, CurlApi* api) {
     XTCP_CURL_FUNCS(XTCP_RESOLVE)
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<const NatsApi*> LoadNats() {
+  return Load<NatsApi>("libnats.so.3.4", [](void* lib, NatsApi* api) {
+    XTCP_NATS_FUNCS(XTCP_RESOLVE)
 #undef XTCP_RESOLVE
     return absl::OkStatus();
   });

@@ -1,14 +1,17 @@
 #pragma once
-// librdkafka and libcurl, loaded on first use (dlopen) instead of at process start.
+// librdkafka, libcurl and the NATS C client, loaded on first use (dlopen) instead of at process
+// start.
 //
-// Together they pull about 35 shared libraries (OpenSSL, GnuTLS, Kerberos, LDAP, SASL, …) into
-// the process, which costs megabytes of resident memory and startup time for every daemon —
-// including the ones that write to stdout or a file. Only the kafka and http(s) sinks need them,
-// so those sinks call through these tables, resolved once, thread-safely, by name.
+// Together they pull about 35 shared libraries (OpenSSL, GnuTLS, Kerberos, LDAP, SASL,
+// protobuf-c, …) into the process, which costs megabytes of resident memory and startup time for
+// every daemon — including the ones that write to stdout or a file. Only the kafka, http(s) and
+// nats sinks need them, so those sinks call through these tables, resolved once, thread-safely,
+// by name.
 
 #define CURL_DISABLE_TYPECHECK 1  // calls go through function pointers, not curl's macros
 #include <curl/curl.h>
 #include <librdkafka/rdkafka.h>
+#include <nats/nats.h>
 
 #include "absl/status/statusor.h"
 
@@ -54,6 +57,36 @@ namespace xtcp::sink {
   X(curl_url_get)          \
   X(curl_url_set)          \
   X(curl_url_strerror)
+
+#define XTCP_NATS_FUNCS(X)                 \
+  X(natsOptions_Create)                    \
+  X(natsOptions_Destroy)                   \
+  X(natsOptions_SetServers)                \
+  X(natsOptions_SetName)                   \
+  X(natsOptions_SetNoRandomize)            \
+  X(natsOptions_SetTimeout)                \
+  X(natsOptions_SetAllowReconnect)         \
+  X(natsOptions_SetMaxReconnect)           \
+  X(natsOptions_SetCustomReconnectDelay)   \
+  X(natsOptions_SetReconnectBufSize)       \
+  X(natsOptions_SetRetryOnFailedConnect)   \
+  X(natsOptions_SetDisconnectedCB)         \
+  X(natsOptions_SetReconnectedCB)          \
+  X(natsOptions_SetClosedCB)               \
+  X(natsOptions_SetErrorHandler)           \
+  X(natsConnection_Connect)                \
+  X(natsConnection_Publish)                \
+  X(natsConnection_FlushTimeout)           \
+  X(natsConnection_Status)                 \
+  X(natsConnection_Buffered)               \
+  X(natsConnection_GetMaxPayload)          \
+  X(natsConnection_Close)                  \
+  X(natsConnection_Destroy)                \
+  X(natsConnection_GetStats)               \
+  X(natsStatistics_Create)                 \
+  X(natsStatistics_GetCounts)              \
+  X(natsStatistics_Destroy)                \
+  X(natsStatus_GetText)
 // clang-format on
 
 #define XTCP_DECLARE_FN(name) decltype(&::name) name;
@@ -63,10 +96,14 @@ struct RdKafkaApi {
 struct CurlApi {
   XTCP_CURL_FUNCS(XTCP_DECLARE_FN)
 };
+struct NatsApi {
+  XTCP_NATS_FUNCS(XTCP_DECLARE_FN)
+};
 #undef XTCP_DECLARE_FN
 
 // The loaded table, or why it could not be loaded (library missing or too old).
 absl::StatusOr<const RdKafkaApi*> LoadRdKafka();
 absl::StatusOr<const CurlApi*> LoadCurl();
+absl::StatusOr<const NatsApi*> LoadNats();
 
 }  // namespace xtcp::sink

@@ -25,5 +25,7 @@ absl::StatusOr<std::unique_ptr<Sink>> NewUnixgram(const SinkOptions& opts,
 absl::StatusOr<std::unique_ptr<Sink>> NewHttp(const SinkOptions& opts, std::string_view address);
 absl::StatusOr<std::unique_ptr<Sink>> NewHttps(const SinkOptions& opts, std::string_view address);
 absl::StatusOr<std::unique_ptr<Sink>> NewKafka(const SinkOptions& opts, std::string_view address);
+absl::StatusOr<std::unique_ptr<Sink>> NewNats(const SinkOptions& opts, std::string_view address);
+absl::StatusOr<std::unique_ptr<Sink>> NewValkey(const SinkOptions& opts, std::string_view address);
 
 }  // namespace xtcp::sink

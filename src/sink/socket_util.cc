@@ -31,9 +31,23 @@ bool KnownService(const std::string& name) {
          found != nullptr;
 }
 
-// Opens a socket of `socktype` and connects it to `addr`, waiting at most `timeout`. The socket
-// is returned blocking, close-on-exec, with SO_SNDTIMEO = `timeout`.
-absl::StatusOr<UniqueFd> ConnectOne(const SockAddr& addr, int socktype, absl::Duration timeout) {
+// One datagram of all `parts`; 0 or the errno of the failed sendmsg.
+int SendDatagram(int fd, std::span<const std::string_view> parts) {
+  absl::InlinedVector<iovec, 4> iov;
+  for (std::string_view p : parts) iov.push_back({const_cast<char*>(p.data()), p.size()});
+  msghdr msg{};
+  msg.msg_iov = iov.data();
+  msg.msg_iovlen = iov.size();
+  ssize_t n;
+  do {
+    n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return n < 0 ? errno : 0;
+}
+
+}  // namespace
+
+absl::StatusOr<UniqueFd> ConnectTo(const SockAddr& addr, int socktype, absl::Duration timeout) {
   UniqueFd fd(::socket(addr.family, socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) return ErrnoStatus("socket", errno);
   if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr.addr), addr.len) != 0) {
@@ -57,22 +71,6 @@ absl::StatusOr<UniqueFd> ConnectOne(const SockAddr& addr, int socktype, absl::Du
   ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   return fd;
 }
-
-// One datagram of all `parts`; 0 or the errno of the failed sendmsg.
-int SendDatagram(int fd, std::span<const std::string_view> parts) {
-  absl::InlinedVector<iovec, 4> iov;
-  for (std::string_view p : parts) iov.push_back({const_cast<char*>(p.data()), p.size()});
-  msghdr msg{};
-  msg.msg_iov = iov.data();
-  msg.msg_iovlen = iov.size();
-  ssize_t n;
-  do {
-    n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  return n < 0 ? errno : 0;
-}
-
-}  // namespace
 
 absl::StatusOr<HostPort> ParseHostPort(std::string_view address, std::string_view dest,
                                        std::string_view syntax) {
@@ -251,12 +249,12 @@ absl::Status ReconnectingSocket::Connect() {
   int family = AF_UNIX;
   if (!opts_.unix_path.empty()) {
     auto addr = UnixAddress(opts_.unix_path);
-    fd = addr.ok() ? ConnectOne(*addr, opts_.socktype, opts_.io_timeout) : addr.status();
+    fd = addr.ok() ? ConnectTo(*addr, opts_.socktype, opts_.io_timeout) : addr.status();
   } else {
     auto addrs = Resolve(opts_.hp, opts_.socktype);
     if (!addrs.ok()) fd = addrs.status();
     for (size_t i = 0; addrs.ok() && i < addrs->size() && !fd.ok(); ++i) {
-      fd = ConnectOne((*addrs)[i], opts_.socktype, opts_.io_timeout);
+      fd = ConnectTo((*addrs)[i], opts_.socktype, opts_.io_timeout);
       family = (*addrs)[i].family;
     }
   }

@@ -47,6 +47,10 @@ struct SockAddr {
 absl::StatusOr<std::vector<SockAddr>> Resolve(const HostPort& hp, int socktype,
                                               bool numeric_only = false);
 
+// Opens a socket of `socktype` and connects it to `addr`, waiting at most `timeout`. The socket
+// is returned blocking, close-on-exec, with SO_SNDTIMEO = `timeout`.
+absl::StatusOr<UniqueFd> ConnectTo(const SockAddr& addr, int socktype, absl::Duration timeout);
+
 // AF_UNIX address of `path` (InvalidArgument when empty or longer than sun_path).
 absl::StatusOr<SockAddr> UnixAddress(std::string_view path);
 // The -dest check of unix: and unixgram: paths: InvalidArgument naming -dest unless `path` fits.

@@ -297,9 +297,12 @@ TEST(DebPackageTest, CpackBuildsADebWithTheBinaryUnitAndProtos) {
   EXPECT_THAT(info.out, HasSubstr("Depends:"));
   EXPECT_THAT(info.out, HasSubstr("libc6 ("));
   EXPECT_THAT(info.out, HasSubstr("libstdc++6 ("));
-  // Opened at run time by the kafka and http(s) sinks, so declared by hand.
+  // Opened at run time by the kafka, http(s) and nats sinks, so declared by hand; hiredis
+  // (valkey) is linked, so shlibdeps finds it.
   EXPECT_THAT(info.out, HasSubstr("librdkafka1"));
   EXPECT_THAT(info.out, HasSubstr("libcurl4"));
+  EXPECT_THAT(info.out, HasSubstr("libnats3.4"));
+  EXPECT_THAT(info.out, HasSubstr("libhiredis0.14"));
   EXPECT_THAT(info.out, HasSubstr("conffiles"));
   EXPECT_THAT(info.out, HasSubstr("postinst"));
 }

@@ -21,14 +21,17 @@ TEST(SinkFactory, UnknownSchemeListsEveryValidScheme) {
   ASSERT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(),
             "invalid value \"nsq:nsqd:4150\" for flag -dest: unknown destination; valid schemes "
-            "are: null, stdout, stderr, file, tcp, http, https, udp, unix, unixgram, kafka");
+            "are: null, stdout, stderr, file, tcp, http, https, udp, unix, unixgram, kafka, nats, "
+            "valkey");
 }
 
 TEST(SinkFactory, WellFormedNetworkDestinationsNeedNoPeerAtStart) {
   for (const char* dest :
        {"tcp:127.0.0.1:1", "tcp:[::1]:1", "tcp:localhost:http", "tcp::9", "udp:127.0.0.1:1",
         "udp:[::1]:9", "unix:/nonexistent/xtcp.sock", "unixgram:/nonexistent/xtcp.sock",
-        "http://127.0.0.1:1/x", "https://example.invalid/ingest", "kafka:127.0.0.1:1"}) {
+        "http://127.0.0.1:1/x", "https://example.invalid/ingest", "kafka:127.0.0.1:1",
+        "valkey:127.0.0.1:1", "valkey:[::1]:6379", "valkey::6379", "nats:127.0.0.1:1",
+        "nats:127.0.0.1:1,[::1]:2"}) {
     EXPECT_TRUE(Create(dest).ok()) << dest << ": " << Create(dest);
   }
 }

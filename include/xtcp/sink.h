@@ -103,5 +103,7 @@ absl::StatusOr<std::unique_ptr<Sink>> CreateSink(const SinkOptions& opts);
 
 // Every -dest scheme built in, in table order (main hands them to the flag parser).
 std::vector<std::string> SinkSchemes();
+// The same, each as -help shows it ("tcp:host:port"), in table order.
+std::vector<std::string> SinkSyntaxes();
 
 }  // namespace xtcp

@@ -135,6 +135,7 @@ struct Vocabulary {
   std::vector<std::string> default_deserializers;  // what -deserializers default means
   std::vector<std::string> marshallers;            // every -marshal name
   std::vector<std::string> dest_schemes;           // every -dest scheme built in
+  std::vector<std::string> dest_syntaxes;          // the same as -help shows them
 };
 
 // What main() should do after parsing.
@@ -188,7 +189,10 @@ using ::xtcp::MaskUrlUserinfo;
 std::string VersionString();
 
 // Usage text: every flag grouped by topic, inert flags marked (Go's flag.PrintDefaults layout).
-std::string Usage();
+// With `vocab.dest_syntaxes`, -dest lists the sinks of this build from their registry.
+std::string Usage(const Vocabulary& vocab = {});
+// -dest's help as Usage() prints it for `syntaxes`.
+std::string DestHelp(const std::vector<std::string>& syntaxes);
 
 // Go time.Duration syntax: "300ms", "1.5h", "2h45m", "0". Returns false on anything else.
 bool ParseGoDuration(std::string_view text, absl::Duration* out);

@@ -541,8 +541,10 @@ constexpr FlagRow kFlags[] = {
      .hi = 512,
      .check = CheckDest,
      .secret = Secret::kUrlUserinfo,
+     // -help prints the sink registry's list (SinkSyntaxes()); this copy feeds the man page and
+     // configuration.md, and SinkFactory.DestHelpIsTheRegistrysList keeps it equal.
      .help = "Destination scheme:address: null, stdout, stderr, file:/path, tcp:host:port, "
-             "udp:host:port, unix:/path, unixgram:/path, http(s)://host/path, "
+             "http://host/path, https://host/path, udp:host:port, unix:/path, unixgram:/path, "
              "kafka:host:port[,host:port], nats:host:port[,host:port], valkey:host:port"},
     {.name = "destWriteFiles",
      .env = "DEST_WRITE_FILES",

@@ -16,6 +16,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "common/strings.h"
 #include "common/utf8.h"
@@ -210,7 +211,7 @@ CliResult ParseCommandLine(int argc, const char* const* argv, const Environment&
       value = body.substr(eq + 1);
       has_value = true;
     }
-    if (name == "h" || name == "help") return Exit(0, Usage());
+    if (name == "h" || name == "help") return Exit(0, Usage(vocab));
     const FlagRow* row = FindFlag(name);
     if (row == nullptr) {
       return Fail(absl::StrCat("flag provided but not defined: -", name, " (see -help)"));
@@ -335,7 +336,11 @@ std::string FlagTableMarkdown() {
   return out;
 }
 
-std::string Usage() {
+std::string DestHelp(const std::vector<std::string>& syntaxes) {
+  return absl::StrCat("Destination scheme:address: ", absl::StrJoin(syntaxes, ", "));
+}
+
+std::string Usage(const Vocabulary& vocab) {
   const Config defaults;
   std::string out =
       "Usage of xtcp2:\n  -h, -help\n    \tPrint this help and exit\n"
@@ -347,8 +352,10 @@ std::string Usage() {
       if (f.topic != static_cast<Topic>(t)) continue;
       absl::StrAppend(&out, "  -", AsAbsl(f.name));
       if (f.field.type != Type::kBool) absl::StrAppend(&out, " ", TypeWord(f.field.type));
-      absl::StrAppend(&out, "\n    \t", f.status == Status::kInert ? "(not built yet) " : "",
-                      AsAbsl(f.help));
+      const std::string help = f.name == "dest" && !vocab.dest_syntaxes.empty()
+                                   ? DestHelp(vocab.dest_syntaxes)
+                                   : std::string(f.help);
+      absl::StrAppend(&out, "\n    \t", f.status == Status::kInert ? "(not built yet) " : "", help);
       const std::string def = f.field.format(defaults);
       const bool zero = def.empty() || def == "0" || def == "false" || def == "0s";
       if (!zero) {

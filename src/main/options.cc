@@ -27,6 +27,7 @@ config::Vocabulary BuiltinVocabulary() {
   }
   v.marshallers = MarshallerNames();
   v.dest_schemes = SinkSchemes();
+  v.dest_syntaxes = SinkSyntaxes();
   return v;
 }
 

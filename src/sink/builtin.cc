@@ -16,15 +16,24 @@ using Factory = absl::StatusOr<std::unique_ptr<Sink>> (*)(const SinkOptions&, st
 
 struct Entry {
   std::string_view scheme;
+  std::string_view syntax;  // how -help shows it
   Factory factory;
 };
 
 constexpr std::array kSinks = {
-    Entry{"null", &NewNull},         Entry{"stdout", &NewStdout}, Entry{"stderr", &NewStderr},
-    Entry{"file", &NewFile},         Entry{"tcp", &NewTcp},       Entry{"http", &NewHttp},
-    Entry{"https", &NewHttps},       Entry{"udp", &NewUdp},       Entry{"unix", &NewUnix},
-    Entry{"unixgram", &NewUnixgram}, Entry{"kafka", &NewKafka},   Entry{"nats", &NewNats},
-    Entry{"valkey", &NewValkey},
+    Entry{"null", "null", &NewNull},
+    Entry{"stdout", "stdout", &NewStdout},
+    Entry{"stderr", "stderr", &NewStderr},
+    Entry{"file", "file:/path", &NewFile},
+    Entry{"tcp", "tcp:host:port", &NewTcp},
+    Entry{"http", "http://host/path", &NewHttp},
+    Entry{"https", "https://host/path", &NewHttps},
+    Entry{"udp", "udp:host:port", &NewUdp},
+    Entry{"unix", "unix:/path", &NewUnix},
+    Entry{"unixgram", "unixgram:/path", &NewUnixgram},
+    Entry{"kafka", "kafka:host:port[,host:port]", &NewKafka},
+    Entry{"nats", "nats:host:port[,host:port]", &NewNats},
+    Entry{"valkey", "valkey:host:port", &NewValkey},
 };
 
 }  // namespace
@@ -34,6 +43,12 @@ std::vector<std::string> SinkSchemes() {
   std::vector<std::string> schemes;
   for (const auto& e : sink::kSinks) schemes.emplace_back(e.scheme);
   return schemes;
+}
+
+std::vector<std::string> SinkSyntaxes() {
+  std::vector<std::string> out;
+  for (const auto& e : sink::kSinks) out.emplace_back(e.syntax);
+  return out;
 }
 
 absl::StatusOr<std::unique_ptr<Sink>> CreateSink(const SinkOptions& opts) {

@@ -1,6 +1,8 @@
 // -dest parsing: every scheme of the table, and one clear InvalidArgument line for bad input.
 #include <string>
 
+#include "config/config.h"
+#include "config/flag_table.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "xtcp/sink.h"
@@ -54,6 +56,23 @@ TEST(SinkFactory, MalformedAddressesNameTheSyntaxAndTheSchemes) {
     EXPECT_THAT(std::string(s.message()), HasSubstr("\"" + b.dest + "\" for flag -dest")) << b.dest;
     EXPECT_THAT(std::string(s.message()), HasSubstr("valid schemes are: null,")) << b.dest;
   }
+}
+
+// -help lists the registry's sinks; the flag table's copy (man page, configuration.md) must say
+// the same, so adding a sink without its help fails here.
+TEST(SinkFactory, DestHelpIsTheRegistrysList) {
+  const std::vector<std::string> syntaxes = SinkSyntaxes();
+  ASSERT_EQ(syntaxes.size(), SinkSchemes().size());
+  for (size_t i = 0; i < syntaxes.size(); ++i) {
+    EXPECT_EQ(syntaxes[i].rfind(SinkSchemes()[i], 0), 0u) << syntaxes[i];
+  }
+  const config::FlagRow* dest = config::FindFlag("dest");
+  ASSERT_NE(dest, nullptr);
+  EXPECT_EQ(std::string(dest->help), config::DestHelp(syntaxes));
+  config::Vocabulary v;
+  v.dest_syntaxes = {"null", "carrier:pigeon"};
+  EXPECT_NE(config::Usage(v).find("Destination scheme:address: null, carrier:pigeon"),
+            std::string::npos);
 }
 
 }  // namespace

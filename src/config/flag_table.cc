@@ -269,7 +269,7 @@ std::string CheckMarshal(const Config& c, const Vocabulary& v) {
 }
 
 // Schemes of the upstream daemon that this build has no sink for.
-constexpr std::string_view kUnbuiltSchemes[] = {"nsq", "s3parquet"};
+constexpr std::string_view kUnbuiltSchemes[] = {"s3parquet"};
 
 std::string CheckDest(const Config& c, const Vocabulary& v) {
   if (v.dest_schemes.empty()) return "";
@@ -545,7 +545,8 @@ constexpr FlagRow kFlags[] = {
      // configuration.md, and SinkFactory.DestHelpIsTheRegistrysList keeps it equal.
      .help = "Destination scheme:address: null, stdout, stderr, file:/path, tcp:host:port, "
              "http://host/path, https://host/path, udp:host:port, unix:/path, unixgram:/path, "
-             "kafka:host:port[,host:port], nats:host:port[,host:port], valkey:host:port"},
+             "kafka:host:port[,host:port], nats:host:port[,host:port], valkey:host:port, "
+             "nsq:host:port"},
     {.name = "destWriteFiles",
      .env = "DEST_WRITE_FILES",
      .topic = kOutput,
@@ -571,7 +572,7 @@ constexpr FlagRow kFlags[] = {
      .proto = "topic",
      .lo = 1,
      .hi = 40,
-     .help = "Kafka topic; NATS subject; Valkey/Redis pub/sub channel"},
+     .help = "Kafka topic; NATS subject; Valkey/Redis pub/sub channel; NSQ topic"},
     {.name = "kafkaCompression",
      .env = "KAFKA_COMPRESSION",
      .topic = kKafka,

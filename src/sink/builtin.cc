@@ -34,6 +34,7 @@ constexpr std::array kSinks = {
     Entry{"kafka", "kafka:host:port[,host:port]", &NewKafka},
     Entry{"nats", "nats:host:port[,host:port]", &NewNats},
     Entry{"valkey", "valkey:host:port", &NewValkey},
+    Entry{"nsq", "nsq:host:port", &NewNsq},
 };
 
 }  // namespace

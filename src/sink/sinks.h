@@ -27,5 +27,6 @@ absl::StatusOr<std::unique_ptr<Sink>> NewHttps(const SinkOptions& opts, std::str
 absl::StatusOr<std::unique_ptr<Sink>> NewKafka(const SinkOptions& opts, std::string_view address);
 absl::StatusOr<std::unique_ptr<Sink>> NewNats(const SinkOptions& opts, std::string_view address);
 absl::StatusOr<std::unique_ptr<Sink>> NewValkey(const SinkOptions& opts, std::string_view address);
+absl::StatusOr<std::unique_ptr<Sink>> NewNsq(const SinkOptions& opts, std::string_view address);
 
 }  // namespace xtcp::sink

@@ -108,7 +108,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{{"-frequency", "10"}, "-frequency"}, BadCase{{"-frequency", "1x"}, "-frequency"},
         BadCase{{"-timeout", "20s"}, "-timeout"}, BadCase{{"-nosuchflag"}, "-nosuchflag"},
         BadCase{{"-marshal", "xml"}, "-marshal"}, BadCase{{"-dest", "ftp:x"}, "-dest"},
-        BadCase{{"-dest", "nsq:nsqd:4150"}, "-dest"}, BadCase{{"-modulus", "0"}, "-modulus"},
+        BadCase{{"-dest", "s3parquet:bucket"}, "-dest"}, BadCase{{"-modulus", "0"}, "-modulus"},
         BadCase{{"-deserializers", "info,bogus"}, "-deserializers"},
         BadCase{{"-kafkaCompression", "brotli"}, "-kafkaCompression"},
         BadCase{{"-families", "5"}, "-families"},

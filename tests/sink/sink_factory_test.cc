@@ -19,12 +19,12 @@ absl::Status Create(const std::string& dest) {
 }
 
 TEST(SinkFactory, UnknownSchemeListsEveryValidScheme) {
-  const absl::Status s = Create("nsq:nsqd:4150");
+  const absl::Status s = Create("s3parquet:bucket");
   ASSERT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(),
-            "invalid value \"nsq:nsqd:4150\" for flag -dest: unknown destination; valid schemes "
-            "are: null, stdout, stderr, file, tcp, http, https, udp, unix, unixgram, kafka, nats, "
-            "valkey");
+            "invalid value \"s3parquet:bucket\" for flag -dest: unknown destination; valid "
+            "schemes are: null, stdout, stderr, file, tcp, http, https, udp, unix, unixgram, "
+            "kafka, nats, valkey, nsq");
 }
 
 TEST(SinkFactory, WellFormedNetworkDestinationsNeedNoPeerAtStart) {
@@ -33,7 +33,7 @@ TEST(SinkFactory, WellFormedNetworkDestinationsNeedNoPeerAtStart) {
         "udp:[::1]:9", "unix:/nonexistent/xtcp.sock", "unixgram:/nonexistent/xtcp.sock",
         "http://127.0.0.1:1/x", "https://example.invalid/ingest", "kafka:127.0.0.1:1",
         "valkey:127.0.0.1:1", "valkey:[::1]:6379", "valkey::6379", "nats:127.0.0.1:1",
-        "nats:127.0.0.1:1,[::1]:2"}) {
+        "nats:127.0.0.1:1,[::1]:2", "nsq:127.0.0.1:1", "nsq:[::1]:4150", "nsq::4150"}) {
     EXPECT_TRUE(Create(dest).ok()) << dest << ": " << Create(dest);
   }
 }

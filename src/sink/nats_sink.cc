@@ -70,13 +70,9 @@ class NatsSink final : public Sink {
                                                              : opts.io_timeout),
         backoff_initial_(opts.reconnect_backoff_initial),
         backoff_max_(opts.reconnect_backoff_max) {
+    publish_ = ResolvePublishCounters(opts.metrics, "destNATS");
     if (Metrics* m = opts.metrics) {
-      published_ = &m->Count("destNATS", "Publish", "count");
-      publish_errors_ = &m->Count("destNATS", "Publish", "error");
-      latency_ = &m->Summary("destNATS", "Publish", "count");
-      error_latency_ = &m->Summary("destNATS", "Publish", "error");
       flush_on_close_errors_ = &m->Count("destNATS", "FlushOnClose", "error");
-      published_bytes_ = &m->Count("destNATS", "PublishBytes", "count");
       buffered_ = &m->Count("destNATS", "buffered", "count");
       buffer_full_ = &m->Count("destNATS", "bufferFull", "error");
       buffer_lost_ = &m->Count("destNATS", "bufferLost", "error");
@@ -164,15 +160,8 @@ class NatsSink final : public Sink {
     }
     const absl::Time start = absl::Now();
     absl::Status s = Publish(payload, rows);
-    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-    if (s.ok()) {
-      Inc(published_);
-      Inc(published_bytes_, static_cast<double>(payload.size()));
-      if (latency_ != nullptr) latency_->Observe(seconds);
-      return s;
-    }
-    Inc(publish_errors_);
-    if (error_latency_ != nullptr) error_latency_->Observe(seconds);
+    publish_.Record(start, payload.size(), s);
+    if (s.ok()) return s;
     Warn(s.message());
     return absl::Status(s.code(), absl::StrCat("nats:", servers_, ": ", s.message()));
   }
@@ -340,12 +329,8 @@ class NatsSink final : public Sink {
   LossCallback on_loss_ ABSL_GUARDED_BY(loss_mu_);
   absl::Mutex log_mu_;
   LogLimiter log_limit_ ABSL_GUARDED_BY(log_mu_);
-  prometheus::Counter* published_ = nullptr;
-  prometheus::Counter* publish_errors_ = nullptr;
-  prometheus::Summary* latency_ = nullptr;
-  prometheus::Summary* error_latency_ = nullptr;
+  PublishCounters publish_;
   prometheus::Counter* flush_on_close_errors_ = nullptr;
-  prometheus::Counter* published_bytes_ = nullptr;
   prometheus::Counter* buffered_ = nullptr;
   prometheus::Counter* buffer_full_ = nullptr;
   prometheus::Counter* buffer_lost_ = nullptr;

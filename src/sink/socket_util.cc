@@ -12,6 +12,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/metrics.h"
 #include "common/strings.h"
 #include "common/write_all.h"
@@ -156,6 +157,27 @@ absl::Status CheckUnixPath(std::string_view path, std::string_view dest, std::st
       absl::StrCat("invalid value \"", AsAbsl(dest), "\" for flag -dest: ", AsAbsl(scheme),
                    ": needs a socket path of 1..", sizeof(sockaddr_un::sun_path) - 1, " bytes (",
                    AsAbsl(scheme), ":/path)"));
+}
+
+PublishCounters ResolvePublishCounters(Metrics* m, std::string_view function) {
+  if (m == nullptr) return {};
+  return {.published = &m->Count(function, "Publish", "count"),
+          .errors = &m->Count(function, "Publish", "error"),
+          .bytes = &m->Count(function, "PublishBytes", "count"),
+          .latency = &m->Summary(function, "Publish", "count"),
+          .error_latency = &m->Summary(function, "Publish", "error")};
+}
+
+void PublishCounters::Record(absl::Time start, size_t n, const absl::Status& s) const {
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  if (s.ok()) {
+    Inc(published);
+    Inc(bytes, static_cast<double>(n));
+    if (latency != nullptr) latency->Observe(seconds);
+  } else {
+    Inc(errors);
+    if (error_latency != nullptr) error_latency->Observe(seconds);
+  }
 }
 
 SocketCounters ResolveSocketCounters(Metrics* m, const UpstreamCounterNames& up,

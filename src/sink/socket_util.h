@@ -18,6 +18,7 @@
 #include "common/log_limiter.h"
 #include "common/unique_fd.h"
 #include "prometheus/counter.h"
+#include "prometheus/summary.h"
 #include "xtcp/sink.h"
 
 namespace xtcp::sink {
@@ -94,6 +95,17 @@ struct SocketCounters {
   prometheus::Counter* peer_closed = nullptr;     // stream: peer closed before a write
   prometheus::Counter* too_large = nullptr;       // datagram: EMSGSIZE
 };
+
+// The publish counters of a message sink (nats, nsq, valkey): upstream's <function>/Publish/
+// {count,error} counters and summaries and our <function>/PublishBytes/count, resolved once
+// (null without Metrics).
+struct PublishCounters {
+  prometheus::Counter *published = nullptr, *errors = nullptr, *bytes = nullptr;
+  prometheus::Summary *latency = nullptr, *error_latency = nullptr;
+  // Counts one publish of `bytes` that began at `start` and ended with `s`.
+  void Record(absl::Time start, size_t bytes, const absl::Status& s) const;
+};
+PublishCounters ResolvePublishCounters(Metrics* m, std::string_view function);
 
 // Where the upstream counters of a socket sink live (Go named them differently per sink).
 struct UpstreamCounterNames {

@@ -69,12 +69,8 @@ class ValkeySink final : public Sink {
         timeout_(opts.produce_timeout > absl::ZeroDuration() ? opts.produce_timeout
                                                              : opts.io_timeout),
         backoff_(opts.reconnect_backoff_initial, opts.reconnect_backoff_max) {
+    publish_ = ResolvePublishCounters(opts.metrics, "destValKey");
     if (Metrics* m = opts.metrics) {
-      published_ = &m->Count("destValKey", "Publish", "count");
-      publish_errors_ = &m->Count("destValKey", "Publish", "error");
-      latency_ = &m->Summary("destValKey", "Publish", "count");
-      error_latency_ = &m->Summary("destValKey", "Publish", "error");
-      published_bytes_ = &m->Count("destValKey", "PublishBytes", "count");
       connects_ = &m->Count("destValKey", "connect", "count");
       connect_errors_ = &m->Count("destValKey", "connect", "error");
       backoff_errors_ = &m->Count("destValKey", "backoff", "error");
@@ -89,15 +85,8 @@ class ValkeySink final : public Sink {
   absl::Status Send(std::string_view payload) override {
     const absl::Time start = absl::Now();
     absl::Status s = Publish(payload);
-    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-    if (s.ok()) {
-      Inc(published_);
-      Inc(published_bytes_, static_cast<double>(payload.size()));
-      if (latency_ != nullptr) latency_->Observe(seconds);
-      return s;
-    }
-    Inc(publish_errors_);
-    if (error_latency_ != nullptr) error_latency_->Observe(seconds);
+    publish_.Record(start, payload.size(), s);
+    if (s.ok()) return s;
     ++failed_while_down_;
     log_limit_.Warn(log_name_, s.message());
     return absl::Status(s.code(), absl::StrCat(name_, ": ", s.message()));
@@ -194,11 +183,7 @@ class ValkeySink final : public Sink {
   LogLimiter log_limit_;
   Context ctx_;                     // null while not connected
   uint64_t failed_while_down_ = 0;  // failed sends since the last connect
-  prometheus::Counter* published_ = nullptr;
-  prometheus::Counter* publish_errors_ = nullptr;
-  prometheus::Summary* latency_ = nullptr;
-  prometheus::Summary* error_latency_ = nullptr;
-  prometheus::Counter* published_bytes_ = nullptr;
+  PublishCounters publish_;
   prometheus::Counter* connects_ = nullptr;
   prometheus::Counter* connect_errors_ = nullptr;
   prometheus::Counter* backoff_errors_ = nullptr;

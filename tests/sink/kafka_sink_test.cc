@@ -10,11 +10,14 @@
 #include "marshal/test_records.h"
 #include "sink/kafka_mock.h"
 #include "sink/peers.h"
+#include "sink/stage_rows.h"
 #include "xtcp/marshaller.h"
 #include "xtcp/sink.h"
 
 namespace xtcp {
 namespace {
+
+using testing::Counters;
 
 using testing::ConsumeWithKcat;
 using testing::ConsumeWithLibrdkafka;
@@ -28,19 +31,6 @@ std::string Flush(uint64_t first, uint64_t n) {
   auto m = CreateMarshaller({"protobufList", ""});
   std::string out;
   EXPECT_TRUE((*m)->Marshal(env.view(), &out).ok());
-  return out;
-}
-
-// Record counters in a list of Kafka message values, each a protobufList flush.
-std::multiset<uint64_t> Counters(const std::vector<std::string>& messages) {
-  std::multiset<uint64_t> out;
-  for (const std::string& m : messages) {
-    std::vector<record::ProtoEnvelope> envs;
-    EXPECT_TRUE(marshal::ParseProtobufList(m, &envs).ok());
-    for (const auto& e : envs) {
-      for (const auto& r : e.row()) out.insert(r.record_counter());
-    }
-  }
   return out;
 }
 

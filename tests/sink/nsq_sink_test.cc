@@ -30,6 +30,8 @@
 namespace xtcp {
 namespace {
 
+using testing::Counters;
+
 using ::testing::HasSubstr;
 using testing::WaitFor;
 
@@ -240,18 +242,6 @@ class FakeNsqd {
   std::vector<std::string> raw_pubs_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> identifies_ ABSL_GUARDED_BY(mu_);
 };
-
-std::multiset<uint64_t> Counters(const std::vector<std::string>& messages) {
-  std::multiset<uint64_t> out;
-  for (const std::string& m : messages) {
-    std::vector<record::ProtoEnvelope> envs;
-    EXPECT_TRUE(marshal::ParseProtobufList(m, &envs).ok());
-    for (const auto& e : envs) {
-      for (const auto& r : e.row()) out.insert(r.record_counter());
-    }
-  }
-  return out;
-}
 
 class NsqSinkTest : public ::testing::Test {
  protected:

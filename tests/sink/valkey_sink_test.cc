@@ -30,6 +30,8 @@
 namespace xtcp {
 namespace {
 
+using testing::Counters;
+
 using ::testing::HasSubstr;
 using testing::TempDir;
 using testing::WaitFor;
@@ -144,18 +146,6 @@ class Subscriber {
   std::mutex mu_;
   std::vector<std::string> messages_;
 };
-
-std::multiset<uint64_t> Counters(const std::vector<std::string>& messages) {
-  std::multiset<uint64_t> out;
-  for (const std::string& m : messages) {
-    std::vector<record::ProtoEnvelope> envs;
-    EXPECT_TRUE(marshal::ParseProtobufList(m, &envs).ok());
-    for (const auto& e : envs) {
-      for (const auto& r : e.row()) out.insert(r.record_counter());
-    }
-  }
-  return out;
-}
 
 class ValkeySinkTest : public ::testing::Test {
  protected:

@@ -8,6 +8,7 @@ find_package(prometheus-cpp CONFIG REQUIRED)
 find_package(civetweb CONFIG REQUIRED)  # tests/sink and bench only (a real HTTP peer)
 find_package(msgpack CONFIG REQUIRED PATHS /usr/lib/x86_64-linux-gnu/cmake/msgpackc-cxx)  # target msgpackc-cxx
 find_package(CURL REQUIRED)
+find_package(gRPC CONFIG REQUIRED)  # -grpcPort services (src/rpc) and the client tools
 
 pkg_check_modules(LIBMNL REQUIRED IMPORTED_TARGET libmnl)
 pkg_check_modules(LIBURING REQUIRED IMPORTED_TARGET liburing)

@@ -222,4 +222,44 @@ absl::Status FromProto(const ::xtcp_config::v1::XtcpConfig& p, Config* c, const 
   return FromProtoFields(p, nullptr, c, vocab);
 }
 
+::xtcp_config::v1::XtcpConfig PublicProto(const Config& c, const Vocabulary& vocab) {
+  ::xtcp_config::v1::XtcpConfig p = ToProto(c, vocab);
+  const auto* d = p.GetDescriptor();
+  const auto* r = p.GetReflection();
+  for (const FlagRow& row : Flags()) {
+    if (row.secret == Secret::kNone || row.proto.empty()) continue;
+    const auto* fd = d->FindFieldByName(std::string(row.proto));
+    r->SetString(&p, fd, row.secret == Secret::kWhole ? "" : MaskValue(row, r->GetString(p, fd)));
+  }
+  return p;
+}
+
+absl::Status ApplyProto(const ::xtcp_config::v1::XtcpConfig& p, const Config& running, Config* out,
+                        const Vocabulary& vocab) {
+  Config next = running;
+  if (absl::Status s = FromProto(p, &next, vocab); !s.ok()) return s;
+  const ::xtcp_config::v1::XtcpConfig shown = PublicProto(running, vocab);
+  const auto* d = p.GetDescriptor();
+  const auto* r = p.GetReflection();
+  for (const FlagRow& row : Flags()) {
+    if (row.secret == Secret::kNone || row.proto.empty() || row.field.from_proto == nullptr) {
+      continue;
+    }
+    const auto* fd = d->FindFieldByName(std::string(row.proto));
+    const std::string given = r->GetString(p, fd);
+    if (given.empty() || given == r->GetString(shown, fd)) {
+      // Blank or as Get showed it: the running value, not the mask.
+      ::xtcp_config::v1::XtcpConfig keep = ToProto(running, vocab);
+      row.field.from_proto(keep, fd, &next);
+    }
+  }
+  next.daemon_version = running.daemon_version;
+  if (next.deserializers == running.deserializers) {
+    next.deserializers_spec = running.deserializers_spec;  // "default" stays "default"
+  }
+  if (absl::Status s = Validate(next, vocab); !s.ok()) return s;
+  *out = std::move(next);
+  return absl::OkStatus();
+}
+
 }  // namespace xtcp::config

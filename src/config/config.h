@@ -101,7 +101,13 @@ struct Config {
   std::string prom_path = "/metrics";
   uint32_t ipv4_ttl = 0;
   uint32_t ipv6_hop_limit = 0;
-  uint32_t grpc_port = 8889;  // accepted; gRPC is a later wave
+  uint32_t grpc_port = 8889;
+  std::string grpc_listen = "localhost";  // ours: loopback unless told otherwise; "off"
+  std::string grpc_tls_cert, grpc_tls_key, grpc_client_ca;
+  uint64_t grpc_client_buffer = 16 << 20;
+  // Not a flag: true when -grpcListen or -grpcPort was given (command line, environment or
+  // XTCP_CONFIG_JSON). Only then is a listener that cannot bind a start-up error.
+  bool grpc_explicit = false;
   uint32_t debug_level = 111;
   std::string profile_mode;   // "", "cpu", "mem"
   uint32_t go_max_procs = 4;  // Go runtime knob: no effect
@@ -171,6 +177,16 @@ absl::Status Validate(const Config& c, const Vocabulary& vocab = {});
 ::xtcp_config::v1::XtcpConfig ToProto(const Config& c, const Vocabulary& vocab = {});
 absl::Status FromProto(const ::xtcp_config::v1::XtcpConfig& p, Config* c,
                        const Vocabulary& vocab = {});
+
+// The configuration as the gRPC ConfigService shows it (Get): the S3 keys blank, the userinfo of
+// URL flags masked (as -conf masks them).
+::xtcp_config::v1::XtcpConfig PublicProto(const Config& c, const Vocabulary& vocab = {});
+// A ConfigService.Set request over `running`: every XtcpConfig field taken from `p`, except
+// that a secret left blank, or as PublicProto() showed it, keeps its running value (so a Get ->
+// edit -> Set round trip keeps the secrets); daemon_version stays. Then validated as the flags
+// are (InvalidArgument naming the flag). Fields that are not in XtcpConfig keep their values.
+absl::Status ApplyProto(const ::xtcp_config::v1::XtcpConfig& p, const Config& running, Config* out,
+                        const Vocabulary& vocab = {});
 
 // argv as safe to show (/debug/pprof/cmdline, logs): the value of every secret flag is masked —
 // -s3AccessKey/-s3SecretKey entirely ("***"), URL flags (-dest, -kafkaSchemaUrl, -pyroscopeUrl)

@@ -322,6 +322,35 @@ std::string CheckPromListen(const Config& c, const Vocabulary&) {
              : "want [host]:port with a port of 0-65535, e.g. :9088 or 127.0.0.1:9088";
 }
 
+std::string CheckGrpcListen(const Config& c, const Vocabulary&) {
+  const std::string& a = c.grpc_listen;
+  if (a == "off") return "";
+  if (a.starts_with("unix:")) return a.size() > 5 ? "" : "want unix:/path";
+  const bool bracketed = a.starts_with("[");
+  if (bracketed && a.find(']') == std::string::npos) return "unbalanced [ in an IPv6 address";
+  const size_t close = bracketed ? a.find(']') : 0;
+  const size_t colon = a.find(':', close);
+  const bool has_port = bracketed ? colon == close + 1 : colon != std::string::npos;
+  if (!bracketed && colon != std::string::npos && a.find(':', colon + 1) != std::string::npos) {
+    return "put an IPv6 address in brackets, e.g. [::1]:8889";
+  }
+  if (has_port && !IsListenAddress(a)) return "want a port of 0-65535 after the colon";
+  if (a.empty() || (has_port && colon == 0)) {
+    return "want a host (localhost, 127.0.0.1, [::1], 0.0.0.0), host:port, unix:/path or off";
+  }
+  return "";
+}
+
+std::string CheckGrpcTls(const Config& c, const Vocabulary&) {
+  if (c.grpc_tls_cert.empty() != c.grpc_tls_key.empty()) {
+    return "-grpcTlsCert and -grpcTlsKey go together";
+  }
+  if (!c.grpc_client_ca.empty() && c.grpc_tls_cert.empty()) {
+    return "-grpcClientCa needs -grpcTlsCert and -grpcTlsKey";
+  }
+  return "";
+}
+
 std::string CheckPprofListen(const Config& c, const Vocabulary&) {
   if (c.pprof_listen.empty() || c.pprof_listen == "off" || IsListenAddress(c.pprof_listen))
     return "";
@@ -678,10 +707,44 @@ constexpr FlagRow kFlags[] = {
      .topic = kGrpc,
      .field = Field<&Config::grpc_port>(),
      .proto = "grpc_port",
-     .lo = 1,
      .hi = 65535,
-     .status = kInert,
-     .help = "Port of the gRPC config and stream services"},
+     .help = "Port of the gRPC services (ConfigService, XTCPFlatRecordService, health, "
+             "reflection) when -grpcListen names no port; 0 picks a free one"},
+    {.name = "grpcListen",
+     .env = "GRPC_LISTEN",
+     .topic = kGrpc,
+     .field = Field<&Config::grpc_listen>(),
+     .check = CheckGrpcListen,
+     .help = "Where the gRPC server listens: a host (port from -grpcPort), host:port, "
+             "[v6addr]:port, unix:/path, or off. Loopback by default: Set can redirect the "
+             "record stream anywhere, so open it wider (0.0.0.0, [::]) only with -grpcTlsCert "
+             "and -grpcClientCa"},
+    {.name = "grpcTlsCert",
+     .env = "GRPC_TLS_CERT",
+     .topic = kGrpc,
+     .field = Field<&Config::grpc_tls_cert>(),
+     .check = CheckGrpcTls,
+     .help = "PEM certificate (chain) of the gRPC server: serves TLS (with -grpcTlsKey)"},
+    {.name = "grpcTlsKey",
+     .env = "GRPC_TLS_KEY",
+     .topic = kGrpc,
+     .field = Field<&Config::grpc_tls_key>(),
+     .help = "PEM private key of -grpcTlsCert"},
+    {.name = "grpcClientCa",
+     .env = "GRPC_CLIENT_CA",
+     .topic = kGrpc,
+     .field = Field<&Config::grpc_client_ca>(),
+     .help = "PEM CA certificates: gRPC clients must present a certificate one of them signed "
+             "(mutual TLS; needs -grpcTlsCert)"},
+    {.name = "grpcClientBuffer",
+     .env = "GRPC_CLIENT_BUFFER",
+     .topic = kGrpc,
+     .field = Field<&Config::grpc_client_buffer>(),
+     .lo = 65536,
+     .hi = 1LL << 32,
+     .help = "Bytes of records each gRPC stream client may have queued; a client further "
+             "behind loses the new rows (counted in flatRecordServiceSend/frQueueFull/error), "
+             "collection never waits for it"},
 
     // ---- enrichment ----
     {.name = "resolveContainerId",

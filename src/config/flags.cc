@@ -248,6 +248,8 @@ CliResult ParseCommandLine(int argc, const char* const* argv, const Environment&
     c.poll_timeout = std::min(Config{}.poll_timeout, c.poll_frequency / 2);
 
   c.prom_listen_explicit = sources.count(FindFlag("promListen")) > 0;
+  c.grpc_explicit =
+      sources.count(FindFlag("grpcListen")) > 0 || sources.count(FindFlag("grpcPort")) > 0;
   c.daemon_version = VersionString();
   if (c.version) return Exit(0, VersionString() + "\n");
   if (c.print_config) {

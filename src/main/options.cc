@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 
+#include "absl/strings/str_cat.h"
 #include "decode/deserializers.h"
 #include "xtcp/marshaller.h"
 #include "xtcp/sink.h"
@@ -110,6 +111,20 @@ observe::StartupSummaryOptions SummaryOptionsFrom(const config::Config& cfg) {
   o.timeout = config::FormatGoDuration(cfg.poll_timeout);
   o.deserializers = cfg.deserializers_spec;
   o.prom_listen = cfg.prom_listen;
+  return o;
+}
+
+rpc::GrpcServerOptions GrpcServerOptionsFrom(const config::Config& cfg) {
+  rpc::GrpcServerOptions o;
+  const std::string& a = cfg.grpc_listen;
+  const bool bracketed = a.starts_with("[");
+  const size_t close = bracketed ? a.find(']') : 0;
+  const bool has_port = a.starts_with("unix:") ||
+                        (bracketed ? a.find(':', close) == close + 1 : a.find(':') != a.npos);
+  o.address = has_port ? a : absl::StrCat(a, ":", cfg.grpc_port);
+  o.tls_cert_file = cfg.grpc_tls_cert;
+  o.tls_key_file = cfg.grpc_tls_key;
+  o.client_ca_file = cfg.grpc_client_ca;
   return o;
 }
 

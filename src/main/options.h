@@ -10,6 +10,7 @@
 #include "pipeline/engine.h"
 #include "pipeline/replay.h"
 #include "pipeline/stamp.h"
+#include "rpc/grpc_server.h"
 
 namespace xtcp::main {
 
@@ -23,5 +24,7 @@ observe::HttpServerOptions HttpServerOptionsFrom(const config::Config& cfg,
 pipeline::StampOptions StampOptionsFrom(const config::Config& cfg);
 pipeline::ReplayOptions ReplayOptionsFrom(const config::Config& cfg);
 observe::StartupSummaryOptions SummaryOptionsFrom(const config::Config& cfg);
+// -grpcListen with -grpcPort filled in where it names no port; TLS files.
+rpc::GrpcServerOptions GrpcServerOptionsFrom(const config::Config& cfg);
 
 }  // namespace xtcp::main

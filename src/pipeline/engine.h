@@ -11,8 +11,8 @@
 // Run() rescans, then hands the poller thread (the caller's) to Poller::Run(), with the engine as
 // its PollDriver: Targets() and Rescan() come from the NamespaceSet.
 //
-// Thread-safe: Run() on one thread; Stop(), RequestReconcile(), TriggerPoll(), stats() and
-// Namespaces() from any thread.
+// Thread-safe: Run() on one thread; Stop(), RequestReconcile(), TriggerPoll(), SetCadence(),
+// stats() and Namespaces() from any thread.
 
 #include <cstdint>
 #include <functional>
@@ -78,6 +78,12 @@ class Engine : private PollDriver {
   void RequestReconcile() { poller_.RequestReconcile(); }
   // A poll now; coalesced with a poll in flight (see Poller::TriggerPoll()).
   void TriggerPoll() { poller_.TriggerPoll(); }
+  // A new poll cadence, live (see Poller::SetCadence()).
+  void SetCadence(absl::Duration frequency, absl::Duration timeout) {
+    poller_.SetCadence(frequency, timeout);
+  }
+  absl::Duration poll_frequency() const { return poller_.poll_frequency(); }
+  absl::Duration poll_timeout() const { return poller_.poll_timeout(); }
 
   EngineStats stats() const;
   // Names by inode of the namespaces being collected (tests, logs).

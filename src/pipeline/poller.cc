@@ -35,6 +35,7 @@ Poller::PollMetrics::PollMetrics(Metrics* m)
       poll_request(&m->Count("Poller", "pollRequestCh", "count")),
       reconciler_start(&m->Count("mapReconciler", "start", "count")),
       reconciler_complete(&m->Count("mapReconciler", "complete", "count")),
+      ticker_reset(&m->Count("Poller", "ticker.Reset", "count")),
       poll_seconds(&m->Summary("Poller", "pollToDoneDuration", "count")),
       dump_seconds(&m->Summary("Poller", "namespaceDumpDuration", "count")),
       system_cpu_seconds(&m->Summary("Poller", "pollSystemCpu", "count")),
@@ -53,6 +54,13 @@ Cpu ProcessCpu() {
           .user = absl::DurationFromTimeval(ru.ru_utime)};
 }
 
+// frequency ± frequency*pct/200, uniformly.
+absl::Duration JitteredInterval(absl::Duration frequency, uint32_t pct) {
+  const absl::Duration span = frequency * pct / 100;
+  if (span <= absl::ZeroDuration()) return frequency;
+  return frequency - span / 2 + RandomBelow(span);
+}
+
 }  // namespace
 
 Poller::Poller(PollerOptions opts, EnvelopeBatcher* batcher, Metrics* metrics)
@@ -61,7 +69,9 @@ Poller::Poller(PollerOptions opts, EnvelopeBatcher* batcher, Metrics* metrics)
                                 ? opts.max_concurrent_dumps
                                 : std::max<size_t>(1, std::thread::hardware_concurrency())),
       batcher_(batcher),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      frequency_(opts.poll_frequency),
+      timeout_(opts.poll_timeout) {}
 
 void Poller::Stop() {
   absl::MutexLock lock(&mu_);
@@ -81,6 +91,24 @@ bool Poller::poll_pending() const {
 void Poller::RequestReconcile() {
   absl::MutexLock lock(&mu_);
   reconcile_requested_ = true;
+}
+
+void Poller::SetCadence(absl::Duration frequency, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  frequency_ = frequency;
+  timeout_ = timeout;
+  cadence_changed_ = true;
+  metrics_.ticker_reset->Increment();
+}
+
+absl::Duration Poller::poll_frequency() const {
+  absl::MutexLock lock(&mu_);
+  return frequency_;
+}
+
+absl::Duration Poller::poll_timeout() const {
+  absl::MutexLock lock(&mu_);
+  return timeout_;
 }
 
 void Poller::TriggerPoll() {
@@ -198,7 +226,7 @@ PollResult Poller::PollOnce(const std::vector<NamespaceCollector*>& targets) {
   StartWaiting(res.poll_id);
 
   // Wait for the dumps, heartbeating meanwhile: a poll waiting for a slow kernel is not a stall.
-  const absl::Time deadline = start + opts_.poll_timeout;
+  const absl::Time deadline = start + poll_timeout();
   for (bool settled_now = false; !settled_now;) {
     {
       absl::MutexLock lock(&mu_);
@@ -263,9 +291,7 @@ PollResult Poller::PollOnce(const std::vector<NamespaceCollector*>& targets) {
 }
 
 absl::Duration Poller::NextInterval() const {
-  const absl::Duration span = opts_.poll_frequency * opts_.poll_jitter_pct / 100;
-  if (span <= absl::ZeroDuration()) return opts_.poll_frequency;
-  return opts_.poll_frequency - span / 2 + RandomBelow(span);
+  return JitteredInterval(poll_frequency(), opts_.poll_jitter_pct);
 }
 
 void Poller::Beat() {
@@ -281,7 +307,7 @@ bool Poller::SleepUntil(absl::Time until, PollDriver* driver) {
     {
       absl::MutexLock lock(&mu_);
       auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stop_ || poll_requested_ || reconcile_requested_;
+        return stop_ || poll_requested_ || reconcile_requested_ || cadence_changed_;
       };
       mu_.AwaitWithDeadline(absl::Condition(&woken),
                             std::min({until, next_background_reconcile_, next_heartbeat()}));
@@ -292,6 +318,12 @@ bool Poller::SleepUntil(absl::Time until, PollDriver* driver) {
         return true;
       }
       const absl::Time now = absl::Now();
+      if (cadence_changed_) {
+        // The wait restarts from now at the new frequency (upstream resets its ticker).
+        cadence_changed_ = false;
+        until = now + JitteredInterval(frequency_, opts_.poll_jitter_pct);
+        continue;
+      }
       if (!reconcile_requested_ && now < next_background_reconcile_) {
         if (now >= until) {
           metrics_.ticker->Increment();

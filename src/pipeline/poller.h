@@ -118,6 +118,11 @@ class Poller : public DumpListener {
   void Stop() ABSL_LOCKS_EXCLUDED(mu_);
   void RequestReconcile() ABSL_LOCKS_EXCLUDED(mu_);
   void TriggerPoll() ABSL_LOCKS_EXCLUDED(mu_);
+  // A new cadence (gRPC SetPollFrequency): the wait for the next poll restarts at once with a
+  // jittered interval of `frequency` (Poller/ticker.Reset); `timeout` bounds the next poll.
+  void SetCadence(absl::Duration frequency, absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Duration poll_frequency() const ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Duration poll_timeout() const ABSL_LOCKS_EXCLUDED(mu_);
   bool stopping() const ABSL_LOCKS_EXCLUDED(mu_);
   // A TriggerPoll() not yet answered by a poll.
   bool poll_pending() const ABSL_LOCKS_EXCLUDED(mu_);
@@ -135,7 +140,7 @@ class Poller : public DumpListener {
   void StartWaiting(uint64_t poll_id) ABSL_LOCKS_EXCLUDED(mu_);
   // Waits until `until`, running rescans when asked; false if stopping.
   bool SleepUntil(absl::Time until, PollDriver* driver) ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Duration NextInterval() const;
+  absl::Duration NextInterval() const ABSL_LOCKS_EXCLUDED(mu_);
   // Calls opts_.heartbeat when one is due (poller thread, mu_ not held).
   void Beat() ABSL_LOCKS_EXCLUDED(mu_);
   // Deadline of the next heartbeat (InfiniteFuture without one).
@@ -150,6 +155,7 @@ class Poller : public DumpListener {
     prometheus::Counter *done, *polls, *complete, *busy, *timeouts, *already_polling, *tick;
     // Upstream's: cadence ticks, polls asked for by TriggerPoll(), the reconcile timer's life.
     prometheus::Counter *ticker, *poll_request, *reconciler_start, *reconciler_complete;
+    prometheus::Counter* ticker_reset;  // SetCadence()
     prometheus::Summary *poll_seconds, *dump_seconds, *system_cpu_seconds, *user_cpu_seconds;
   } metrics_;
 
@@ -162,6 +168,9 @@ class Poller : public DumpListener {
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool reconcile_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool poll_requested_ ABSL_GUARDED_BY(mu_) = false;
+  bool cadence_changed_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Duration frequency_ ABSL_GUARDED_BY(mu_);    // opts_.poll_frequency until SetCadence()
+  absl::Duration timeout_ ABSL_GUARDED_BY(mu_);      // opts_.poll_timeout until SetCadence()
   uint64_t active_poll_ ABSL_GUARDED_BY(mu_) = 0;    // 0: no poll in flight
   std::set<uint64_t> pending_ ABSL_GUARDED_BY(mu_);  // inodes whose dump of this poll runs
   std::map<uint64_t, absl::Time> dump_started_ ABSL_GUARDED_BY(mu_);  // of the running dumps

@@ -107,23 +107,48 @@ TEST(Cli, NewFlags) {
   ExpectRefused(Parse({"-pprofListen", ":http"}), {"-pprofListen"});
 }
 
+TEST(Cli, GrpcListenerFlags) {
+  const CliResult d = Parse({});
+  EXPECT_EQ(d.config.grpc_listen, "localhost");  // loopback unless told otherwise
+  EXPECT_EQ(d.config.grpc_port, 8889u);
+  EXPECT_FALSE(d.config.grpc_explicit);
+  for (const char* ok : {"off", "0.0.0.0", "[::]", "[::1]:9000", "127.0.0.1:0", "unix:/run/x.sock",
+                         "localhost:8889"}) {
+    const CliResult r = Parse({"-grpcListen", ok});
+    EXPECT_EQ(r.exit_code, 0) << ok << ": " << r.error;
+    EXPECT_EQ(r.config.grpc_listen, ok);
+    EXPECT_TRUE(r.config.grpc_explicit) << ok;
+  }
+  EXPECT_TRUE(Parse({"-grpcPort", "9000"}).config.grpc_explicit);
+  EXPECT_TRUE(Parse({}, {{"GRPC_LISTEN", "off"}}).config.grpc_explicit);
+  ExpectRefused(Parse({"-grpcListen", "::1"}), {"-grpcListen", "brackets"});
+  ExpectRefused(Parse({"-grpcListen", "unix:"}), {"-grpcListen"});
+  ExpectRefused(Parse({"-grpcListen", ":9000"}), {"-grpcListen", "want a host"});
+  ExpectRefused(Parse({"-grpcListen", "host:port"}), {"-grpcListen", "port"});
+  ExpectRefused(Parse({"-grpcTlsCert", "/c.pem"}), {"-grpcTlsCert", "go together"});
+  ExpectRefused(Parse({"-grpcClientCa", "/ca.pem"}), {"-grpcClientCa"});
+  EXPECT_EQ(Parse({"-grpcTlsCert", "/c", "-grpcTlsKey", "/k", "-grpcClientCa", "/ca"}).exit_code,
+            0);
+}
+
 TEST(Cli, HelpIsGroupedAndMarksInertFlags) {
   const CliResult h = Parse({"-help"});
   ASSERT_EQ(h.exit_code, 0);
   const std::string& u = h.output;
   EXPECT_LT(u.find("\nCollection:\n"), u.find("  -netlinkers uint"));
   EXPECT_LT(u.find("\ngRPC:\n"), u.find("  -grpcPort uint"));
-  EXPECT_THAT(u, HasSubstr("  -grpcPort uint\n    \t(not built yet)"));
+  EXPECT_THAT(u, HasSubstr("  -goMaxProcs uint\n    \t(not built yet)"));
+  EXPECT_THAT(u, Not(HasSubstr("  -grpcPort uint\n    \t(not built yet)")));
   EXPECT_THAT(u, HasSubstr("  -s3SecretKey string\n    \t(not built yet)"));
   EXPECT_THAT(u, Not(HasSubstr("  -netlinkers uint\n    \t(not built yet)")));
   EXPECT_THAT(u, HasSubstr("  -seccomp\n    \tInstall"));
 }
 
 TEST(Cli, InertFlagsSetAreListedForAWarning) {
-  const CliResult r = Parse({"-grpcPort", "9999"}, {{"S3_BUCKET", "b"}});
+  const CliResult r = Parse({"-goMaxProcs", "8", "-grpcPort", "9999"}, {{"S3_BUCKET", "b"}});
   ASSERT_EQ(r.exit_code, 0) << r.error;
   ASSERT_EQ(r.warnings.size(), 2u);
-  EXPECT_THAT(r.warnings[0] + r.warnings[1], HasSubstr("-grpcPort"));
+  EXPECT_THAT(r.warnings[0] + r.warnings[1], HasSubstr("-goMaxProcs"));
   EXPECT_THAT(r.warnings[0] + r.warnings[1], HasSubstr("-s3Bucket"));
   EXPECT_TRUE(Parse({"-netlinkers", "3"}).warnings.empty());
 }

@@ -190,5 +190,46 @@ TEST(GoDuration, ParseAndFormat) {
   EXPECT_EQ(FormatGoDuration(absl::ZeroDuration()), "0s");
 }
 
+// ConfigService.Get/Set: what a client sees and what a round trip keeps.
+TEST(GrpcConfig, PublicProtoHidesSecretsAndSetKeepsThem) {
+  const CliResult r = Parse({"-dest", "http://admin:pw@127.0.0.1:8080/x", "-marshal", "jsonl"},
+                            {{"S3_ACCESS_KEY", "AKID"}, {"S3_SECRET_KEY", "SECRET"}});
+  ASSERT_EQ(r.exit_code, 0) << r.error;
+  const Vocabulary v = testing::TestVocabulary();
+  ::xtcp_config::v1::XtcpConfig shown = PublicProto(r.config, v);
+  EXPECT_EQ(shown.s3_access_key(), "");
+  EXPECT_EQ(shown.s3_secret_key(), "");
+  EXPECT_EQ(shown.dest().find("pw"), std::string::npos) << shown.dest();
+  EXPECT_NE(shown.dest().find("admin"), std::string::npos) << shown.dest();
+
+  // Get -> change one field -> Set: the secrets survive, the change is taken.
+  shown.set_netlinkers(3);
+  Config next;
+  ASSERT_TRUE(ApplyProto(shown, r.config, &next, v).ok());
+  EXPECT_EQ(next.netlinkers, 3u);
+  EXPECT_EQ(next.dest, "http://admin:pw@127.0.0.1:8080/x");
+  EXPECT_EQ(next.s3_access_key, "AKID");
+  EXPECT_EQ(next.s3_secret_key, "SECRET");
+  EXPECT_EQ(next.deserializers_spec, r.config.deserializers_spec);  // "default" stays
+  // Fields XtcpConfig does not carry keep their running values.
+  EXPECT_EQ(next.shutdown_timeout, r.config.shutdown_timeout);
+
+  // A new secret given in clear replaces the old one.
+  shown.set_dest("http://admin:new@127.0.0.1:8080/x");
+  ASSERT_TRUE(ApplyProto(shown, r.config, &next, v).ok());
+  EXPECT_EQ(next.dest, "http://admin:new@127.0.0.1:8080/x");
+
+  // Invalid: refused with the flag's own message, `next` untouched.
+  Config untouched = next;
+  shown.set_netlinkers(0);
+  const absl::Status bad = ApplyProto(shown, r.config, &next, v);
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.message().find("-netlinkers"), std::string::npos) << bad.message();
+  EXPECT_EQ(next.dest, untouched.dest);
+  shown.set_netlinkers(2);
+  shown.set_marshal_to("xml");
+  EXPECT_NE(ApplyProto(shown, r.config, &next, v).message().find("-marshal"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace xtcp::config

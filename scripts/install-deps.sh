@@ -28,6 +28,8 @@ TEST_PACKAGES=(
   # tools the tests drive as real peers / readers
   iproute2 procps util-linux libcap2-bin kcat prometheus google-perftools curl
   systemd lintian python3-yaml lldpd
+  # the gRPC test: an independent client, stubs generated at test time, certificates for mTLS
+  python3-grpcio python3-grpc-tools openssl
   # the generated man page is rendered by groff and `man -l` (tests/config/flag_docs_test.cc)
   groff-base man-db
   # real servers the valkey: and nats: sink tests publish to

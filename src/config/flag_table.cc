@@ -594,8 +594,7 @@ constexpr FlagRow kFlags[] = {
      .proto = "xtcp_proto_file",
      .lo = 1,
      .hi = 80,
-     .status = kInert,
-     .help = "Schema file registered with the Kafka schema registry"},
+     .help = "The .proto file registered (its text, as is) with -kafkaSchemaUrl for -dest kafka:"},
     {.name = "kafkaSchemaUrl",
      .env = "KAFKA_SCHEMA_URL",
      .topic = kKafka,
@@ -603,9 +602,9 @@ constexpr FlagRow kFlags[] = {
      .proto = "kafka_schema_url",
      .lo = 1,
      .hi = 60,
-     .status = kInert,
      .secret = Secret::kUrlUserinfo,
-     .help = "Kafka schema registry URL"},
+     .help = "Schema registry URL: with -dest kafka:, -xtcpProtoFile is registered there at "
+             "start-up under subject <-topic>-value (at most 3s; failures are warnings)"},
 
     // ---- record stamps ----
     {.name = "label",

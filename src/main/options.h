@@ -10,6 +10,7 @@
 #include "pipeline/engine.h"
 #include "pipeline/replay.h"
 #include "pipeline/stamp.h"
+#include "sink/schema_registry.h"
 
 namespace xtcp::main {
 
@@ -23,5 +24,7 @@ observe::HttpServerOptions HttpServerOptionsFrom(const config::Config& cfg,
 pipeline::StampOptions StampOptionsFrom(const config::Config& cfg);
 pipeline::ReplayOptions ReplayOptionsFrom(const config::Config& cfg);
 observe::StartupSummaryOptions SummaryOptionsFrom(const config::Config& cfg);
+// -kafkaSchemaUrl, -xtcpProtoFile and subject <-topic>-value; `metrics` must outlive the call.
+sink::SchemaRegistryOptions SchemaRegistryOptionsFrom(const config::Config& cfg, Metrics* metrics);
 
 }  // namespace xtcp::main

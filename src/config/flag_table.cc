@@ -586,7 +586,9 @@ constexpr FlagRow kFlags[] = {
      .field = Field<&Config::produce_timeout>(),
      .proto = "kafka_produce_timeout",
      .hi = 600 * kSecondNs,
-     .help = "Kafka delivery timeout and HTTP request timeout; 0 = defaults (Kafka 5m, HTTP 10s)"},
+     .help = "Timeout of the network sinks: Kafka delivery; HTTP request; NATS connect and "
+             "publish round trip; Valkey and NSQ connect, read and write. 0 = defaults (Kafka "
+             "5m, others 10s)"},
     {.name = "xtcpProtoFile",
      .env = "XTCP_PROTO_FILE",
      .topic = kKafka,

@@ -8,13 +8,17 @@
 //                               30 rows)
 //   BM_Marshal/<format>         one 768 KiB flush marshalled, reported per record
 //   BM_SinkFlush/<scheme>       one 64 KiB flush through each sink to a real local peer, per
-//                               flush; compare with BM_SinkFlush/null for the per-flush overhead
+//                               flush; compare with BM_SinkFlush/null for the per-flush overhead.
+//                               nats and valkey against nats-server and redis-server started
+//                               here (skipped when not installed; no subscriber), nsq against
+//                               the tests' nsqd-protocol server (tests/sink/fake_nsqd.h)
 //
 // Targets (SPEC.md §5): protobufList encode <= 150 ns per record; no allocation per record.
 #include <arpa/inet.h>
 #include <benchmark/benchmark.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -37,7 +41,9 @@
 #include "pipeline/envelope.h"
 #include "pipeline/row_batch.h"
 #include "record/record_codec.h"
+#include "sink/fake_nsqd.h"
 #include "sink/kafka_mock.h"
+#include "support/process.h"
 #include "xtcp/marshaller.h"
 #include "xtcp/sink.h"
 
@@ -318,6 +324,51 @@ class DiscardPeer {
   std::thread thread_;
 };
 
+// A server program (nats-server, redis-server) on 127.0.0.1:port, up once it accepts (10 s at
+// most).
+class ServerProcess {
+ public:
+  ServerProcess(const std::vector<std::string>& argv, uint16_t port) {
+    child_ = std::make_unique<xtcp::testing::Child>(xtcp::testing::Child::Start(argv, "/dev/null"));
+    for (int i = 0; i < 1000 && child_->ok() && !up_; ++i) {
+      up_ = Accepts(port);
+      if (!up_) ::usleep(10 * 1000);
+    }
+  }
+  ~ServerProcess() {
+    if (!child_->ok()) return;
+    child_->Signal(SIGTERM);
+    if (child_->Wait(absl::Seconds(5)) == -1000) child_->Finish(absl::Seconds(1));
+  }
+  bool up() const { return up_; }
+
+  static uint16_t FreePort() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    socklen_t len = sizeof(a);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+  }
+
+ private:
+  static bool Accepts(uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof(a)) == 0;
+    ::close(fd);
+    return ok;
+  }
+  std::unique_ptr<xtcp::testing::Child> child_;
+  bool up_ = false;
+};
+
 int DiscardHandler(mg_connection* conn, void*) {
   char buf[4096];  // civetweb worker stacks are small
   while (mg_read(conn, buf, sizeof(buf)) > 0) {
@@ -331,6 +382,8 @@ void BM_SinkFlush(benchmark::State& state, const char* scheme) {
   std::unique_ptr<DiscardPeer> peer;
   mg_context* http = nullptr;
   std::unique_ptr<xtcp::testing::MockKafka> kafka;
+  std::unique_ptr<ServerProcess> server;
+  std::unique_ptr<xtcp::testing::FakeNsqd> nsqd;
   const std::string dir = "/tmp/xtcp-bench-" + std::to_string(::getpid());
   std::string dest = scheme;
   size_t payload_size = 64 << 10;
@@ -361,6 +414,28 @@ void BM_SinkFlush(benchmark::State& state, const char* scheme) {
     kafka = std::make_unique<xtcp::testing::MockKafka>();
     kafka->CreateTopic("bench");
     dest = "kafka:" + kafka->bootstraps();
+  } else if (dest == "nats" || dest == "valkey") {
+    const uint16_t port = ServerProcess::FreePort();
+    const std::string p = std::to_string(port);
+    const std::vector<std::string> argv =
+        dest == "nats" ? std::vector<std::string>{"nats-server", "-a", "127.0.0.1", "-p", p}
+                       : std::vector<std::string>{
+                             "redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no"};
+    server = std::make_unique<ServerProcess>(argv, port);
+    if (!server->up()) {
+      state.SkipWithError((argv[0] + " not installed or did not start").c_str());
+      return;
+    }
+    dest += ":127.0.0.1:" + p;
+  } else if (dest == "nsq") {
+    nsqd = std::make_unique<xtcp::testing::FakeNsqd>();
+    nsqd->DiscardBodies();
+    if (!nsqd->Start(0, 1 << 20)) {
+      state.SkipWithError("no nsqd-protocol server");
+      return;
+    }
+    dest = "nsq:127.0.0.1:" + std::to_string(nsqd->port());
   } else if (dest == "file") {
     dest = "file:/dev/null";
   }
@@ -394,6 +469,11 @@ BENCHMARK_CAPTURE(BM_SinkFlush, udp, "udp");
 BENCHMARK_CAPTURE(BM_SinkFlush, unixgram, "unixgram");
 BENCHMARK_CAPTURE(BM_SinkFlush, http, "http");
 BENCHMARK_CAPTURE(BM_SinkFlush, kafka, "kafka")->Iterations(2000);
+// Synchronous sinks: each flush waits for the server (a PING/PONG, a reply, an OK), so real time
+// is what a flush costs the output thread.
+BENCHMARK_CAPTURE(BM_SinkFlush, nats, "nats")->UseRealTime();
+BENCHMARK_CAPTURE(BM_SinkFlush, valkey, "valkey")->UseRealTime();
+BENCHMARK_CAPTURE(BM_SinkFlush, nsq, "nsq")->UseRealTime();
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 # Contents: /usr/bin/xtcp2 (stripped, with a .gnu_debuglink to xtcp2.debug and its build id),
 # /lib/systemd/system/xtcp2.service, /etc/default/xtcp2 (conffile),
 # /usr/share/xtcp2/proto/{xtcp_flat_record,xtcp_config}/v1/*.proto,
+# /usr/share/xtcp2/xtcp_flat_record.proto (the default -xtcpProtoFile),
 # /usr/share/xtcp2/clickhouse/ (DDL and the generated format schema), /usr/share/xtcp2/grafana/,
 # /usr/share/doc/xtcp2/ (*.md, copyright, changelog.gz), /usr/share/man/man8/xtcp2.8.gz,
 # /usr/share/bash-completion/completions/xtcp2 (both generated from the flag table).
@@ -97,6 +98,10 @@ install(FILES ${PROJECT_SOURCE_DIR}/packaging/xtcp2.service DESTINATION ${XTCP_S
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/xtcp2.default DESTINATION /etc/default RENAME xtcp2)
 install(FILES ${PROJECT_SOURCE_DIR}/proto/xtcp_flat_record/v1/xtcp_flat_record.proto
         DESTINATION ${CMAKE_INSTALL_DATADIR}/xtcp2/proto/xtcp_flat_record/v1)
+# Also where -xtcpProtoFile looks by default (Config::xtcp_proto_file): the schema registered with
+# -kafkaSchemaUrl. A copy, not a link: the file the registry gets stays put if the tree moves.
+install(FILES ${PROJECT_SOURCE_DIR}/proto/xtcp_flat_record/v1/xtcp_flat_record.proto
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/xtcp2)
 install(FILES ${PROJECT_SOURCE_DIR}/proto/xtcp_config/v1/xtcp_config.proto
         DESTINATION ${CMAKE_INSTALL_DATADIR}/xtcp2/proto/xtcp_config/v1)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}

@@ -76,7 +76,7 @@ struct SinkOptions {
   std::string content_type;                               // of the marshaller, for http(s)
   std::string topic = "xtcp";                             // kafka
   std::string kafka_compression;                          // kafka: auto|zstd|lz4|snappy|gzip|none
-  absl::Duration produce_timeout = absl::ZeroDuration();  // kafka delivery / http request timeout
+  absl::Duration produce_timeout = absl::ZeroDuration();  // kafka, http, nats, valkey, nsq
   Metrics* metrics = nullptr;                             // must outlive the sink
 
   // Not flags (fixed defaults in the daemon; tests shorten them).

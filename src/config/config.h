@@ -61,7 +61,8 @@ struct Config {
   uint32_t dest_write_files = 10;  // accepted; no effect (as upstream)
   std::string topic = "xtcp";
   std::string kafka_compression;
-  std::string xtcp_proto_file = "/xtcp_flat_record.proto";
+  // Where the .deb installs the record schema (packaging/packaging.cmake); upstream: "/…".
+  std::string xtcp_proto_file = "/usr/share/xtcp2/xtcp_flat_record.proto";
   std::string kafka_schema_url = "http://localhost:18081";
   absl::Duration produce_timeout = absl::ZeroDuration();
   absl::Duration shutdown_timeout = absl::Seconds(10);  // ours: sink drain budget at exit

@@ -615,7 +615,9 @@ constexpr FlagRow kFlags[] = {
      .field = Field<&Config::produce_timeout>(),
      .proto = "kafka_produce_timeout",
      .hi = 600 * kSecondNs,
-     .help = "Kafka delivery timeout and HTTP request timeout; 0 = defaults (Kafka 5m, HTTP 10s)"},
+     .help = "Timeout of the network sinks: Kafka delivery; HTTP request; NATS connect and "
+             "publish round trip; Valkey and NSQ connect, read and write. 0 = defaults (Kafka "
+             "5m, others 10s)"},
     {.name = "xtcpProtoFile",
      .env = "XTCP_PROTO_FILE",
      .topic = kKafka,
@@ -623,8 +625,7 @@ constexpr FlagRow kFlags[] = {
      .proto = "xtcp_proto_file",
      .lo = 1,
      .hi = 80,
-     .status = kInert,
-     .help = "Schema file registered with the Kafka schema registry"},
+     .help = "The .proto file registered (its text, as is) with -kafkaSchemaUrl for -dest kafka:"},
     {.name = "kafkaSchemaUrl",
      .env = "KAFKA_SCHEMA_URL",
      .topic = kKafka,
@@ -632,9 +633,9 @@ constexpr FlagRow kFlags[] = {
      .proto = "kafka_schema_url",
      .lo = 1,
      .hi = 60,
-     .status = kInert,
      .secret = Secret::kUrlUserinfo,
-     .help = "Kafka schema registry URL"},
+     .help = "Schema registry URL: with -dest kafka:, -xtcpProtoFile is registered there at "
+             "start-up under subject <-topic>-value (at most 3s; failures are warnings)"},
 
     // ---- record stamps ----
     {.name = "label",

@@ -128,4 +128,13 @@ rpc::GrpcServerOptions GrpcServerOptionsFrom(const config::Config& cfg) {
   return o;
 }
 
+sink::SchemaRegistryOptions SchemaRegistryOptionsFrom(const config::Config& cfg, Metrics* metrics) {
+  sink::SchemaRegistryOptions o;
+  o.url = cfg.kafka_schema_url;
+  o.subject = cfg.topic + "-value";  // Confluent's TopicNameStrategy, as upstream
+  o.schema_path = cfg.xtcp_proto_file;
+  o.metrics = metrics;
+  return o;
+}
+
 }  // namespace xtcp::main

@@ -11,6 +11,7 @@
 #include "pipeline/replay.h"
 #include "pipeline/stamp.h"
 #include "rpc/grpc_server.h"
+#include "sink/schema_registry.h"
 
 namespace xtcp::main {
 
@@ -26,5 +27,7 @@ pipeline::ReplayOptions ReplayOptionsFrom(const config::Config& cfg);
 observe::StartupSummaryOptions SummaryOptionsFrom(const config::Config& cfg);
 // -grpcListen with -grpcPort filled in where it names no port; TLS files.
 rpc::GrpcServerOptions GrpcServerOptionsFrom(const config::Config& cfg);
+// -kafkaSchemaUrl, -xtcpProtoFile and subject <-topic>-value; `metrics` must outlive the call.
+sink::SchemaRegistryOptions SchemaRegistryOptionsFrom(const config::Config& cfg, Metrics* metrics);
 
 }  // namespace xtcp::main

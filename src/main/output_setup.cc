@@ -4,6 +4,9 @@
 #include <string>
 #include <utility>
 
+#include "main/options.h"
+#include "sink/schema_registry.h"
+
 namespace xtcp::main {
 
 absl::StatusOr<std::unique_ptr<pipeline::OutputStage>> MakeOutputStage(
@@ -19,6 +22,9 @@ absl::StatusOr<std::unique_ptr<pipeline::OutputStage>> MakeOutputStage(
   sink_opts.metrics = metrics;
   auto sink = CreateSink(sink_opts);
   if (!sink.ok()) return sink.status();
+  // Informational and never fatal (as upstream); bounded, so it cannot hold start-up for long.
+  if ((*sink)->scheme() == "kafka")
+    sink::RegisterSchemaAtStartup(SchemaRegistryOptionsFrom(cfg, metrics));
   pipeline::OutputOptions opts = std::move(base);
   opts.envelope_reserve = cfg.EffectiveFlushBytes() + 4096;
   return std::make_unique<pipeline::OutputStage>(std::move(*marshaller), std::move(*sink), metrics,

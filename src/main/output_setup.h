@@ -14,6 +14,8 @@ namespace xtcp::main {
 // The marshaller of -marshal/-columns and the sink of -dest behind an output stage (not started).
 // Bad flag values are InvalidArgument; `metrics` must outlive the stage.
 // `base` carries the mode's choices (block_when_full, on_sink_closed); sizes come from `cfg`.
+// With -dest kafka: it first registers the record schema (-kafkaSchemaUrl, -xtcpProtoFile): at
+// most SchemaRegistryOptions::budget (3 s), a warning when that fails, never an error.
 absl::StatusOr<std::unique_ptr<pipeline::OutputStage>> MakeOutputStage(
     const config::Config& cfg, Metrics* metrics, pipeline::OutputOptions base = {});
 

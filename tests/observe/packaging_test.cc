@@ -283,6 +283,7 @@ TEST(DebPackageTest, CpackBuildsADebWithTheBinaryUnitAndProtos) {
        {"./usr/bin/xtcp2", "./lib/systemd/system/xtcp2.service", "./etc/default/xtcp2",
         "./usr/share/xtcp2/proto/xtcp_flat_record/v1/xtcp_flat_record.proto",
         "./usr/share/xtcp2/proto/xtcp_config/v1/xtcp_config.proto",
+        "./usr/share/xtcp2/xtcp_flat_record.proto",  // the default -xtcpProtoFile
         "./usr/share/doc/xtcp2/copyright", "./usr/share/doc/xtcp2/changelog.gz",
         "./usr/share/xtcp2/clickhouse/format_schemas/xtcp_flat_record.proto",
         "./usr/share/xtcp2/clickhouse/030_xtcp_flat_records_kafka.sql",
@@ -305,6 +306,23 @@ TEST(DebPackageTest, CpackBuildsADebWithTheBinaryUnitAndProtos) {
   EXPECT_THAT(info.out, HasSubstr("libhiredis0.14"));
   EXPECT_THAT(info.out, HasSubstr("conffiles"));
   EXPECT_THAT(info.out, HasSubstr("postinst"));
+}
+
+// -xtcpProtoFile's default is a file the package installs (the record schema, unchanged).
+TEST(DebPackageTest, InstallsTheProtoWhereXtcpProtoFileDefaults) {
+  const std::string dpkg_deb = FindTool("dpkg-deb");
+  if (FindTool("cpack").empty() || dpkg_deb.empty()) GTEST_SKIP() << "cpack or dpkg-deb missing";
+  const RunResult help = RunProgram({BuildPath("xtcp2"), "-help"});
+  const std::string kDefault = "/usr/share/xtcp2/xtcp_flat_record.proto";
+  EXPECT_THAT(help.out, HasSubstr("(default \"" + kDefault + "\") [env XTCP_PROTO_FILE]"));
+  const std::string deb = BuiltDeb();
+  ASSERT_FALSE(deb.empty());
+  const std::string dir = TempDir();
+  const RunResult extracted = RunProgram({dpkg_deb, "-x", deb, dir}, {}, absl::Minutes(1));
+  ASSERT_EQ(extracted.exit_code, 0) << extracted.err;
+  const std::string installed = ReadFile(dir + kDefault);
+  EXPECT_GT(installed.size(), 5000u);
+  EXPECT_EQ(installed, ReadFile(SourcePath("proto/xtcp_flat_record/v1/xtcp_flat_record.proto")));
 }
 
 TEST(DebPackageTest, MaintainerScriptsUseDebSystemdHelper) {

@@ -697,15 +697,15 @@ constexpr FlagRow kFlags[] = {
      .topic = kEnrichment,
      .field = Field<&Config::enrich_container>(),
      .proto = "enrich_container_enable",
-     .status = kInert,
-     .help = "Enrich records from the Docker API"},
+     .help = "Fill container_id, container_runtime, container_name and container_image of each "
+             "container's network namespace from the Docker Engine API (listed at start-up and "
+             "on its container start/die events; never waited for)"},
     {.name = "dockerSocket",
      .env = "DOCKER_SOCKET",
      .topic = kEnrichment,
      .field = Field<&Config::docker_socket>(),
      .proto = "docker_socket_path",
      .hi = 255,
-     .status = kInert,
      .help = "Docker API socket for -enrichContainer"},
     {.name = "enrichLldp",
      .env = "ENRICH_LLDP",

@@ -389,6 +389,8 @@ DockerIndex::DockerIndex(DockerIndexOptions opts, UniqueFd wake, Metrics* metric
       warn_(opts_.warn_interval),
       map_(std::make_shared<DockerMap>()) {
   if (metrics != nullptr) {
+    init_enabled_ = &metrics->Count("initEnrichers", "docker", "enabled");
+    init_error_ = &metrics->Count("initEnrichers", "docker", "error");
     lists_ = &metrics->Count("dockermeta", "rebuild", "count");
     list_errors_ = &metrics->Count("dockermeta", "rebuild", "error");
     events_ = &metrics->Count("dockermeta", "events", "count");
@@ -636,7 +638,13 @@ void DockerIndex::Loop() {
   while (!stop_fast_.load(std::memory_order_acquire)) {
     TakeRefresh();
     DrainWake();
-    if (absl::Status s = Refresh(); !s.ok()) {
+    absl::Status s = Refresh();
+    if (!first_list_done_ && !absl::IsCancelled(s)) {
+      first_list_done_ = true;
+      prometheus::Counter* first = s.ok() ? init_enabled_ : init_error_;
+      if (first != nullptr) first->Increment();
+    }
+    if (!s.ok()) {
       if (absl::IsCancelled(s)) return;
       if (list_errors_ != nullptr) list_errors_->Increment();
       Failed("list", s);

@@ -159,6 +159,9 @@ class DockerIndex {
 
   const DockerIndexOptions opts_;
   const UniqueFd wake_;  // eventfd: Stop() and RequestRefresh() wake the thread's polls
+  prometheus::Counter* init_enabled_ = nullptr;  // upstream's: the first list worked
+  prometheus::Counter* init_error_ = nullptr;    // ... failed (ours goes on trying)
+  bool first_list_done_ = false;                 // the thread's
   prometheus::Counter* lists_ = nullptr;
   prometheus::Counter* list_errors_ = nullptr;
   prometheus::Counter* events_ = nullptr;

@@ -74,42 +74,43 @@ int RunDaemon(const config::Config& cfg, const std::string& cmdline) {
 
   // Upstream's initEnrichers triples for the enrichers built here (all made when the enricher is
   // on, so a dashboard sees a zero rather than no series).
+  const std::shared_ptr<const pipeline::UplinkSnapshot> up = stamps->uplinks->Current();
   if (cfg.enrich_nic || cfg.enrich_lldp) {
-    metrics.Count("initEnrichers", "uplinks", "none").Increment(stamps->uplinks.empty() ? 1 : 0);
+    metrics.Count("initEnrichers", "uplinks", "none").Increment(up->uplinks.empty() ? 1 : 0);
     metrics.Count("initEnrichers", "uplinks", "physical_fallback")
-        .Increment(stamps->uplinks_from == "physical interfaces" ? 1 : 0);
+        .Increment(up->uplinks_from == "physical interfaces" ? 1 : 0);
   }
   if (cfg.enrich_nic) {
     metrics.Count("initEnrichers", "nic", "collected")
-        .Increment(static_cast<double>(stamps->uplinks.size()));
+        .Increment(static_cast<double>(up->uplinks.size()));
   }
   if (cfg.enrich_lldp) {
     size_t found = 0;
-    for (const auto& n : stamps->neighbors) found += n.chassis_name.empty() ? 0 : 1;
-    metrics.Count("initEnrichers", "lldp", "error").Increment(stamps->lldp_status.ok() ? 0 : 1);
+    for (const auto& n : up->neighbors) found += n.chassis_name.empty() ? 0 : 1;
+    metrics.Count("initEnrichers", "lldp", "error").Increment(up->lldp_status.ok() ? 0 : 1);
     metrics.Count("initEnrichers", "lldp", "neighbors").Increment(static_cast<double>(found));
   }
 
   if (cfg.enrich_nic) {
     std::string names;
-    for (const auto& u : stamps->uplinks) {
+    for (const auto& u : up->uplinks) {
       absl::StrAppend(&names, names.empty() ? "" : ", ", u.ifname, " (",
                       u.driver.empty() ? "?" : u.driver,
                       u.speed_mbps ? absl::StrCat(", ", u.speed_mbps, " Mb/s") : "", ")");
     }
-    XTCP_LOG(kInfo, "-enrichNic: uplinks from %s: %s", stamps->uplinks_from,
+    XTCP_LOG(kInfo, "-enrichNic: uplinks from %s: %s", up->uplinks_from,
              names.empty() ? "none (uplink columns left empty)" : names);
   }
 
   if (cfg.enrich_lldp) {
-    if (!stamps->lldp_status.ok()) {
+    if (!up->lldp_status.ok()) {
       XTCP_LOG(kWarn, "-enrichLldp: %s; LLDP columns left empty",
-               std::string(stamps->lldp_status.message()));
+               std::string(up->lldp_status.message()));
     } else {
       std::string found;
-      for (size_t i = 0; i < stamps->uplinks.size(); ++i) {
-        const auto& n = stamps->neighbors[i];
-        absl::StrAppend(&found, found.empty() ? "" : ", ", stamps->uplinks[i].ifname, " -> ",
+      for (size_t i = 0; i < up->uplinks.size(); ++i) {
+        const auto& n = up->neighbors[i];
+        absl::StrAppend(&found, found.empty() ? "" : ", ", up->uplinks[i].ifname, " -> ",
                         n.chassis_name.empty() ? "(no neighbour)" : n.chassis_name,
                         n.port_descr.empty() ? "" : absl::StrCat(" ", n.port_descr));
       }
@@ -125,6 +126,9 @@ int RunDaemon(const config::Config& cfg, const std::string& cmdline) {
        .bind_low_port = observe::ListenNeedsBindService(cfg.prom_listen) ||
                         observe::ListenNeedsBindService(cfg.pprof_listen)});
   if (!privs.ok()) return ReportStartupError(privs.status());
+  // After the drop (capabilities are per thread: it needs the process single-threaded). The
+  // lldpd connection opened above is reused by every refresh.
+  stamps->uplinks->StartRefresh(cfg.enrich_refresh);
   auto started =
       observe::HttpServer::Start(HttpServerOptionsFrom(cfg, cmdline), &metrics, &readiness);
   std::unique_ptr<observe::HttpServer> http;

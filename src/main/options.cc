@@ -92,6 +92,7 @@ pipeline::StampOptions StampOptionsFrom(const config::Config& cfg) {
   o.lldpd_socket = cfg.lldpd_socket;
   o.uplinks.count = static_cast<int>(cfg.uplink_count);
   o.uplinks.interfaces = cfg.uplink_interfaces;
+  o.refresh = cfg.enrich_refresh;
   return o;
 }
 

@@ -68,6 +68,9 @@ class CollectorReader final : public ReaderLocal {
   // generation (a new one makes Adopt() stamp again).
   std::shared_ptr<const enrich::DockerMap> docker;
   uint64_t docker_gen = 0;
+  // -enrichNic/-enrichLldp: the uplink snapshot the meta's uplink columns point into.
+  std::shared_ptr<const UplinkSnapshot> uplinks;
+  uint64_t uplinks_gen = 0;
 
   // The container columns of a socket of `cgroup` (empty: none, or a miss, counted).
   const record::ContainerColumns* ContainerOf(enrich::CgroupResolver* resolver, uint64_t cgroup,
@@ -92,7 +95,9 @@ class CollectorReader final : public ReaderLocal {
 std::unique_ptr<ReaderLocal> MakeCollectorReader(const CollectorContext* ctx, uint32_t id) {
   auto r = std::make_unique<CollectorReader>();
   r->id = id;
-  ctx->stamps->Apply(&r->scratch.meta);
+  const UplinkSource* source = ctx->stamps->uplinks.get();
+  r->uplinks_gen = source != nullptr ? source->generation() : 0;
+  ctx->stamps->Apply(&r->scratch.meta, &r->uplinks);
   r->scratch.meta.netlinker_id = id;
   return r;
 }
@@ -319,6 +324,14 @@ void NamespaceCollector::Adopt(CollectorReader* r) {
   const uint32_t gen = name_gen_.load(std::memory_order_acquire);
   enrich::DockerIndex* const docker = ctx_->docker;
   const uint64_t docker_gen = docker != nullptr ? docker->generation() : 0;
+  // A refreshed uplink snapshot (-enrichRefresh): one load per datagram.
+  if (const UplinkSource* up = ctx_->stamps->uplinks.get(); up != nullptr) {
+    if (const uint64_t g = up->generation(); g != r->uplinks_gen) {
+      r->uplinks = up->Current();
+      r->uplinks_gen = g;
+      r->uplinks->Apply(&r->scratch.meta);
+    }
+  }
   // The common case, two loads per datagram and no lock.
   if (r->owner == serial_ && gen == r->netns_gen && docker_gen == r->docker_gen) return;
   if (docker != nullptr && docker_gen != r->docker_gen) {

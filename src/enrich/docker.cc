@@ -562,9 +562,16 @@ absl::Status DockerIndex::Refresh() {
 void DockerIndex::Failed(std::string_view what, const absl::Status& s) {
   uint64_t held = 0;
   if (!warn_.Admit(&held)) return;
-  XTCP_LOG(kWarn,
-           "-enrichContainer: %s on %s: %s; container columns keep the last list (%d containers)%s",
-           what, opts_.socket, std::string(s.message()), Current()->size(),
+  bool listed;
+  {
+    absl::MutexLock lock(&mu_);
+    listed = listed_;
+  }
+  XTCP_LOG(kWarn, "-enrichContainer: %s on %s: %s; %s%s", what, opts_.socket,
+           std::string(s.message()),
+           listed ? absl::StrCat("container columns keep the last list (", Current()->size(),
+                                 " containers)")
+                  : "container columns left empty until it answers",
            held ? absl::StrCat(" (", held, " similar messages suppressed)") : "");
 }
 

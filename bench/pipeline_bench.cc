@@ -4,6 +4,8 @@
 //                               readers' path)
 //   BM_RowEncoderContainer/<n>  the same plus -resolveContainerId's per-socket cgroup lookup and
 //                               container columns; the sockets come from n cgroups
+//   BM_DatagramRows/<plain|container|all>  per record, a datagram's SetMeta/30 and the row, without
+//                               and with the container, uplink NIC and LLDP columns
 //   BM_EnvelopeAppend           encoded rows appended to the batcher (one lock per datagram of
 //                               30 rows)
 //   BM_Marshal/<format>         one 768 KiB flush marshalled, reported per record
@@ -191,6 +193,68 @@ void BM_RowEncoderContainer(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_RowEncoderContainer)->Arg(1)->Arg(64);
+
+// -enrichContainer, -enrichNic, -enrichLldp: their columns are per namespace or per host, so they
+// go into the metadata a reader encodes once per datagram (SetMeta) and every row copies. Per
+// record: 1/30 of a datagram's SetMeta and its generation checks (the readers' Adopt), then the
+// row. `plain` is the same loop with today's metadata; `container` adds a Docker container's id,
+// runtime, name and image; `all` also two uplinks with their NIC and LLDP neighbour, every value
+// as long as real ones.
+enum Enriched { kPlain, kContainer, kAll };
+void BM_DatagramRows(benchmark::State& state, Enriched enriched) {
+  FlatRecord r = TypicalRecord();
+  if (enriched != kPlain) {
+    xtcp::record::RecordMeta& m = r.meta;
+    m.container_id = "4f1c2a9e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7";
+    m.container_runtime = "docker";
+    m.container_name = "payments-api-7";
+    m.container_image = "registry.example.net/payments/api:2026.11.3";
+  }
+  if (enriched == kAll) {
+    xtcp::record::RecordMeta& m = r.meta;
+    m.uplink1_ifname = m.uplink2_ifname = "enp65s0f0";
+    m.uplink1_nic_driver = m.uplink2_nic_driver = "ixgbe";
+    m.uplink1_nic_model = m.uplink2_nic_model =
+        "Intel Corporation 82599ES 10-Gigabit SFI/SFP+ Network Connection";
+    m.uplink1_nic_pci_vendor = m.uplink2_nic_pci_vendor = 0x8086;
+    m.uplink1_nic_pci_device = m.uplink2_nic_pci_device = 0x10fb;
+    m.uplink1_nic_bus_info = m.uplink2_nic_bus_info = "0000:41:00.0";
+    m.uplink1_nic_speed_mbps = m.uplink2_nic_speed_mbps = 10000;
+    m.uplink1_nic_fw_version = m.uplink2_nic_fw_version = "0x800003df, 1.2792.0";
+    m.uplink1_lldp_chassis_name = m.uplink2_lldp_chassis_name = "tor-switch-3.rack12";
+    m.uplink1_lldp_chassis_id = m.uplink2_lldp_chassis_id = "3c:fd:fe:9e:01:7a";
+    m.uplink1_lldp_mgmt_ip = m.uplink2_lldp_mgmt_ip = "10.12.0.3";
+    m.uplink1_lldp_port_id = m.uplink2_lldp_port_id = "Ethernet1/7";
+    m.uplink1_lldp_port_descr = m.uplink2_lldp_port_descr = "server-rack12-u07 eth0";
+  }
+  std::atomic<uint64_t> docker_gen{1}, uplink_gen{1};
+  uint64_t seen_docker = 1, seen_uplink = 1;
+  xtcp::record::RowEncoder enc;
+  xtcp::ByteBuffer out(1 << 20);
+  uint64_t counter = 1;
+  int in_datagram = 0;
+  for (auto _ : state) {
+    if (in_datagram == 0) {
+      if (docker_gen.load(std::memory_order_acquire) != seen_docker ||
+          uplink_gen.load(std::memory_order_acquire) != seen_uplink) {
+        seen_docker = seen_uplink = 0;
+      }
+      enc.SetMeta(r.meta);
+      in_datagram = 30;
+    }
+    --in_datagram;
+    if (out.size() > (1 << 20) - 4096) out.Clear();
+    enc.Append(counter++, r.payload, &out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+  out.Clear();
+  enc.Append(1, r.payload, &out);
+  state.counters["row_bytes"] = static_cast<double>(out.size());
+}
+BENCHMARK_CAPTURE(BM_DatagramRows, plain, kPlain);
+BENCHMARK_CAPTURE(BM_DatagramRows, container, kContainer);
+BENCHMARK_CAPTURE(BM_DatagramRows, all, kAll);
 
 // Recycles envelopes at once: measures the batcher, not an output.
 class RecyclingConsumer : public xtcp::pipeline::EnvelopeConsumer {

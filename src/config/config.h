@@ -81,6 +81,7 @@ struct Config {
   bool enrich_nic = false;
   uint32_t uplink_count = 2;
   std::vector<std::string> uplink_interfaces;
+  absl::Duration enrich_refresh = absl::Minutes(5);  // ours: -enrichNic/-enrichLldp re-read
   bool populate_nsid = false;
 
   // ---- s3parquet (accepted; sink not built) ----

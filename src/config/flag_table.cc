@@ -761,15 +761,15 @@ constexpr FlagRow kFlags[] = {
      .topic = kEnrichment,
      .field = Field<&Config::enrich_container>(),
      .proto = "enrich_container_enable",
-     .status = kInert,
-     .help = "Enrich records from the Docker API"},
+     .help = "Fill container_id, container_runtime, container_name and container_image of each "
+             "container's network namespace from the Docker Engine API (listed at start-up and "
+             "on its container start/die events; never waited for)"},
     {.name = "dockerSocket",
      .env = "DOCKER_SOCKET",
      .topic = kEnrichment,
      .field = Field<&Config::docker_socket>(),
      .proto = "docker_socket_path",
      .hi = 255,
-     .status = kInert,
      .help = "Docker API socket for -enrichContainer"},
     {.name = "enrichLldp",
      .env = "ENRICH_LLDP",
@@ -777,7 +777,7 @@ constexpr FlagRow kFlags[] = {
      .field = Field<&Config::enrich_lldp>(),
      .proto = "enrich_lldp_enable",
      .help = "Fill the uplink LLDP columns (chassis name and id, port id and description, "
-             "management IP) from the local lldpd, at start-up"},
+             "management IP) from the local lldpd, at start-up and every -enrichRefresh"},
     {.name = "lldpdSocket",
      .env = "LLDPD_SOCKET",
      .topic = kEnrichment,
@@ -800,7 +800,7 @@ constexpr FlagRow kFlags[] = {
      .field = Field<&Config::enrich_nic>(),
      .proto = "enrich_nic_enable",
      .help = "Fill the uplink1_*/uplink2_* NIC columns (interface, driver, model, PCI ids, bus, "
-             "speed, firmware) from sysfs and ethtool, at start-up"},
+             "speed, firmware) from sysfs and ethtool, at start-up and every -enrichRefresh"},
     {.name = "uplinkCount",
      .env = "UPLINK_COUNT",
      .topic = kEnrichment,
@@ -816,6 +816,13 @@ constexpr FlagRow kFlags[] = {
      .check = CheckUplinkInterfaces,
      .help = "Comma list of uplink interfaces for -enrichNic (at most 2); default: the default "
              "routes' interfaces, else the physical ones"},
+    {.name = "enrichRefresh",
+     .env = "ENRICH_REFRESH",
+     .topic = kEnrichment,
+     .field = Field<&Config::enrich_refresh>(),
+     .hi = kWeekNs,
+     .help = "How often -enrichNic and -enrichLldp read the uplinks and their neighbours again "
+             "(a change is logged and carried by the records after it); 0 = only at start-up"},
     {.name = "populateNsid",
      .env = "POPULATE_NSID",
      .topic = kEnrichment,

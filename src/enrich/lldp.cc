@@ -33,20 +33,13 @@ void ForEach(lldpctl_atom_t* list, Fn fn) {
   }
 }
 
-}  // namespace
-
-absl::StatusOr<std::map<std::string, LldpNeighbor>> FetchLldpNeighbors(
-    const std::string& socket_path) {
-  // Default (blocking) callbacks: one synchronous exchange per request on the Unix socket.
-  lldpctl_conn_t* conn = lldpctl_new_name(socket_path.c_str(), nullptr, nullptr, nullptr);
-  if (conn == nullptr) return absl::ResourceExhaustedError("lldpctl: out of memory");
+absl::StatusOr<std::map<std::string, LldpNeighbor>> Neighbors(lldpctl_conn_t* conn,
+                                                              const std::string& socket_path) {
   std::map<std::string, LldpNeighbor> out;
   Atom ifaces(lldpctl_get_interfaces(conn));
   if (ifaces.p == nullptr) {
-    absl::Status s = absl::UnavailableError(
+    return absl::UnavailableError(
         absl::StrCat("lldpd at ", socket_path, ": ", lldpctl_last_strerror(conn)));
-    lldpctl_release(conn);
-    return s;
   }
   ForEach(ifaces.p, [&](lldpctl_atom_t* iface) {
     const std::string name = Str(iface, lldpctl_k_interface_name);
@@ -72,8 +65,30 @@ absl::StatusOr<std::map<std::string, LldpNeighbor>> FetchLldpNeighbors(
       out.emplace(name, std::move(nb));  // the first neighbour wins
     });
   });
-  lldpctl_release(conn);
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::map<std::string, LldpNeighbor>> FetchLldpNeighbors(
+    const std::string& socket_path) {
+  LldpClient client(socket_path);
+  return client.Fetch();
+}
+
+// Default (blocking) callbacks: one synchronous exchange per request on the Unix socket, which
+// liblldpctl opens on the first request and keeps until an error.
+LldpClient::LldpClient(std::string socket_path)
+    : path_(std::move(socket_path)),
+      conn_(lldpctl_new_name(path_.c_str(), nullptr, nullptr, nullptr)) {}
+
+LldpClient::~LldpClient() {
+  if (conn_ != nullptr) lldpctl_release(conn_);
+}
+
+absl::StatusOr<std::map<std::string, LldpNeighbor>> LldpClient::Fetch() {
+  if (conn_ == nullptr) return absl::ResourceExhaustedError("lldpctl: out of memory");
+  return Neighbors(conn_, path_);
 }
 
 }  // namespace xtcp::enrich

@@ -50,42 +50,43 @@ namespace {
 // Upstream's initEnrichers triples for the enrichers built here (all made when the enricher is
 // on, so a dashboard sees a zero rather than no series), and the enrichment log lines.
 void ReportEnrichment(const config::Config& cfg, const pipeline::Stamps& stamps, Metrics* metrics) {
+  const std::shared_ptr<const pipeline::UplinkSnapshot> up = stamps.uplinks->Current();
   if (cfg.enrich_nic || cfg.enrich_lldp) {
-    metrics->Count("initEnrichers", "uplinks", "none").Increment(stamps.uplinks.empty() ? 1 : 0);
+    metrics->Count("initEnrichers", "uplinks", "none").Increment(up->uplinks.empty() ? 1 : 0);
     metrics->Count("initEnrichers", "uplinks", "physical_fallback")
-        .Increment(stamps.uplinks_from == "physical interfaces" ? 1 : 0);
+        .Increment(up->uplinks_from == "physical interfaces" ? 1 : 0);
   }
   if (cfg.enrich_nic) {
     metrics->Count("initEnrichers", "nic", "collected")
-        .Increment(static_cast<double>(stamps.uplinks.size()));
+        .Increment(static_cast<double>(up->uplinks.size()));
   }
   if (cfg.enrich_lldp) {
     size_t found = 0;
-    for (const auto& n : stamps.neighbors) found += n.chassis_name.empty() ? 0 : 1;
-    metrics->Count("initEnrichers", "lldp", "error").Increment(stamps.lldp_status.ok() ? 0 : 1);
+    for (const auto& n : up->neighbors) found += n.chassis_name.empty() ? 0 : 1;
+    metrics->Count("initEnrichers", "lldp", "error").Increment(up->lldp_status.ok() ? 0 : 1);
     metrics->Count("initEnrichers", "lldp", "neighbors").Increment(static_cast<double>(found));
   }
 
   if (cfg.enrich_nic) {
     std::string names;
-    for (const auto& u : stamps.uplinks) {
+    for (const auto& u : up->uplinks) {
       absl::StrAppend(&names, names.empty() ? "" : ", ", u.ifname, " (",
                       u.driver.empty() ? "?" : u.driver,
                       u.speed_mbps ? absl::StrCat(", ", u.speed_mbps, " Mb/s") : "", ")");
     }
-    XTCP_LOG(kInfo, "-enrichNic: uplinks from %s: %s", stamps.uplinks_from,
+    XTCP_LOG(kInfo, "-enrichNic: uplinks from %s: %s", up->uplinks_from,
              names.empty() ? "none (uplink columns left empty)" : names);
   }
 
   if (cfg.enrich_lldp) {
-    if (!stamps.lldp_status.ok()) {
+    if (!up->lldp_status.ok()) {
       XTCP_LOG(kWarn, "-enrichLldp: %s; LLDP columns left empty",
-               std::string(stamps.lldp_status.message()));
+               std::string(up->lldp_status.message()));
     } else {
       std::string found;
-      for (size_t i = 0; i < stamps.uplinks.size(); ++i) {
-        const auto& n = stamps.neighbors[i];
-        absl::StrAppend(&found, found.empty() ? "" : ", ", stamps.uplinks[i].ifname, " -> ",
+      for (size_t i = 0; i < up->uplinks.size(); ++i) {
+        const auto& n = up->neighbors[i];
+        absl::StrAppend(&found, found.empty() ? "" : ", ", up->uplinks[i].ifname, " -> ",
                         n.chassis_name.empty() ? "(no neighbour)" : n.chassis_name,
                         n.port_descr.empty() ? "" : absl::StrCat(" ", n.port_descr));
       }
@@ -99,7 +100,7 @@ bool SameStamps(const config::Config& a, const config::Config& b) {
   return a.hostname == b.hostname && a.location == b.location && a.label == b.label &&
          a.tag == b.tag && a.enrich_nic == b.enrich_nic && a.enrich_lldp == b.enrich_lldp &&
          a.lldpd_socket == b.lldpd_socket && a.uplink_count == b.uplink_count &&
-         a.uplink_interfaces == b.uplink_interfaces;
+         a.uplink_interfaces == b.uplink_interfaces && a.enrich_refresh == b.enrich_refresh;
 }
 
 // The pipeline the signal thread acts on (replaced on a gRPC restart).
@@ -152,6 +153,7 @@ int RunDaemon(const config::Config& initial, const std::string& cmdline) {
 
   const rpc::GrpcServerOptions grpc_opts = GrpcServerOptionsFrom(cfg);
   const bool grpc_on = cfg.grpc_listen != "off";
+
   // Least privilege (docs/security.md): capabilities now, while the process has one thread (they
   // are per thread); the seccomp policy once started up, just before the first poll.
   auto privs = observe::Privileges::Drop(
@@ -162,6 +164,9 @@ int RunDaemon(const config::Config& initial, const std::string& cmdline) {
                         (grpc_on && !grpc_opts.address.starts_with("unix:") &&
                          observe::ListenNeedsBindService(grpc_opts.address))});
   if (!privs.ok()) return ReportStartupError(privs.status());
+  // After the drop (capabilities are per thread: it needs the process single-threaded). The
+  // lldpd connection opened above is reused by every refresh.
+  stamps->uplinks->StartRefresh(cfg.enrich_refresh);
   auto started =
       observe::HttpServer::Start(HttpServerOptionsFrom(cfg, cmdline), &metrics, &readiness);
   std::unique_ptr<observe::HttpServer> http;
@@ -308,6 +313,7 @@ int RunDaemon(const config::Config& initial, const std::string& cmdline) {
     }
     if (new_stamps != nullptr) {
       stamps = std::move(new_stamps);
+      stamps->uplinks->StartRefresh(cfg.enrich_refresh);
       ReportEnrichment(cfg, *stamps, &metrics);
     }
     pipeline::OutputStage& output = **stage;

@@ -43,6 +43,8 @@ pipeline::EngineOptions EngineOptionsFrom(const config::Config& cfg) {
   o.namespaces.max_threads = cfg.max_threads;
   o.namespaces.populate_nsid = cfg.populate_nsid;
   o.resolve_container_id = cfg.resolve_container_id;
+  o.enrich_container = cfg.enrich_container;
+  if (!cfg.docker_socket.empty()) o.docker.socket = cfg.docker_socket;
   o.nlmsg_seq = cfg.nlmsg_seq;
 
   pipeline::CollectorOptions& c = o.collector;
@@ -91,6 +93,7 @@ pipeline::StampOptions StampOptionsFrom(const config::Config& cfg) {
   o.lldpd_socket = cfg.lldpd_socket;
   o.uplinks.count = static_cast<int>(cfg.uplink_count);
   o.uplinks.interfaces = cfg.uplink_interfaces;
+  o.refresh = cfg.enrich_refresh;
   return o;
 }
 

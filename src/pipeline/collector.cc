@@ -64,6 +64,13 @@ class CollectorReader final : public ReaderLocal {
   std::shared_ptr<const enrich::CgroupMap> cgroups;
   uint64_t cgroups_gen = 0;
   enrich::CgroupCache cgroup_cache;
+  // -enrichContainer: the Docker map the meta's container_* strings point into, and its
+  // generation (a new one makes Adopt() stamp again).
+  std::shared_ptr<const enrich::DockerMap> docker;
+  uint64_t docker_gen = 0;
+  // -enrichNic/-enrichLldp: the uplink snapshot the meta's uplink columns point into.
+  std::shared_ptr<const UplinkSnapshot> uplinks;
+  uint64_t uplinks_gen = 0;
 
   // The container columns of a socket of `cgroup` (empty: none, or a miss, counted).
   const record::ContainerColumns* ContainerOf(enrich::CgroupResolver* resolver, uint64_t cgroup,
@@ -88,7 +95,9 @@ class CollectorReader final : public ReaderLocal {
 std::unique_ptr<ReaderLocal> MakeCollectorReader(const CollectorContext* ctx, uint32_t id) {
   auto r = std::make_unique<CollectorReader>();
   r->id = id;
-  ctx->stamps->Apply(&r->scratch.meta);
+  const UplinkSource* source = ctx->stamps->uplinks.get();
+  r->uplinks_gen = source != nullptr ? source->generation() : 0;
+  ctx->stamps->Apply(&r->scratch.meta, &r->uplinks);
   r->scratch.meta.netlinker_id = id;
   return r;
 }
@@ -313,15 +322,38 @@ void NamespaceCollector::SetNsid(uint32_t nsid) {
 
 void NamespaceCollector::Adopt(CollectorReader* r) {
   const uint32_t gen = name_gen_.load(std::memory_order_acquire);
-  if (r->owner == serial_ && gen == r->netns_gen) return;  // the common case: no lock
+  enrich::DockerIndex* const docker = ctx_->docker;
+  const uint64_t docker_gen = docker != nullptr ? docker->generation() : 0;
+  // A refreshed uplink snapshot (-enrichRefresh): one load per datagram.
+  if (const UplinkSource* up = ctx_->stamps->uplinks.get(); up != nullptr) {
+    if (const uint64_t g = up->generation(); g != r->uplinks_gen) {
+      r->uplinks = up->Current();
+      r->uplinks_gen = g;
+      r->uplinks->Apply(&r->scratch.meta);
+    }
+  }
+  // The common case, two loads per datagram and no lock.
+  if (r->owner == serial_ && gen == r->netns_gen && docker_gen == r->docker_gen) return;
+  if (docker != nullptr && docker_gen != r->docker_gen) {
+    r->docker = docker->Current();
+    r->docker_gen = docker_gen;
+  }
   absl::MutexLock lock(&name_mu_);
   r->owner = serial_;
   r->netns = name_;
   r->netns_gen = gen;
-  r->scratch.meta.netns = r->netns;
-  r->scratch.meta.netns_inode = inode_;
-  r->scratch.meta.nsid = nsid_.load(std::memory_order_relaxed);
-  r->scratch.meta.socket_fd = static_cast<uint64_t>(socket_->fd());
+  record::RecordMeta& meta = r->scratch.meta;
+  meta.netns_inode = inode_;
+  meta.nsid = nsid_.load(std::memory_order_relaxed);
+  meta.socket_fd = static_cast<uint64_t>(socket_->fd());
+  const enrich::DockerContainer* c = r->docker ? r->docker->Find(inode_) : nullptr;
+  meta.container_id = c ? std::string_view(c->id) : std::string_view();
+  meta.container_runtime = c ? std::string_view(c->runtime) : std::string_view();
+  meta.container_name = c ? std::string_view(c->name) : std::string_view();
+  meta.container_image = c ? std::string_view(c->image) : std::string_view();
+  // As upstream: a namespace known only by its inode is named after its container.
+  if (c != nullptr && !c->name.empty() && r->netns.starts_with("netns:[")) r->netns = c->name;
+  meta.netns = r->netns;
 }
 
 void NamespaceCollector::HandleDatagram(CollectorReader* r, std::span<const uint8_t> d,

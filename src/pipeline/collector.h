@@ -48,6 +48,7 @@
 #include "absl/time/time.h"
 #include "decode/walker.h"
 #include "enrich/cgroup.h"
+#include "enrich/docker.h"
 #include "netlink/dump_socket.h"
 #include "pipeline/envelope.h"
 #include "pipeline/reader_pool.h"
@@ -123,6 +124,8 @@ struct CollectorContext {
   // -resolveContainerId: each socket's container from its cgroup (null: off). Must outlive the
   // readers.
   enrich::CgroupResolver* cgroups = nullptr;
+  // -enrichContainer: each namespace's Docker container (null: off). Must outlive the readers.
+  enrich::DockerIndex* docker = nullptr;
   // Set once the kernel refused a TCPDIAG_GETSOCK dump: every later dump is the v2 pair.
   std::atomic<bool> compat_refused{false};
 };

@@ -79,6 +79,15 @@ absl::Status Engine::Init() {
   }
 
   if (opts_.resolve_container_id) StartCgroupResolver();
+  if (opts_.enrich_container) {
+    // Nothing waits for the engine: its thread lists in the background and readers stamp from
+    // whatever map it has (none at first).
+    auto made = enrich::DockerIndex::Create(opts_.docker, metrics_);
+    if (!made.ok()) return made.status();
+    docker_ = std::move(*made);
+    docker_->Start();
+    ctx_.docker = docker_.get();
+  }
 
   pool_ = MakeReaderPool(&ctx_);
   if (absl::Status s = pool_->Start(); !s.ok()) return s;
@@ -136,6 +145,19 @@ Engine::~Engine() {
   if (namespaces_) namespaces_->StopAll();
   if (pool_) pool_->Stop();  // no source is left: the readers only wait
   if (cgroups_) cgroups_->Stop();
+  if (docker_) docker_->Stop();
+}
+
+void Engine::Rescan(bool) {
+  const auto before = namespaces_->Names();
+  namespaces_->Reconcile();
+  if (docker_ == nullptr) return;
+  for (const auto& [inode, name] : namespaces_->Names()) {
+    if (!before.contains(inode)) {
+      docker_->RequestRefresh();
+      return;
+    }
+  }
 }
 
 EngineStats Engine::stats() const {

@@ -7,6 +7,7 @@
 //   Poller (poller.h)               cadence, jitter, one poll's dumps and done-tracking, flushes
 //   netns::Watcher                  inotify on the bind-mount dirs -> RequestReconcile()
 //   enrich::CgroupResolver          -resolveContainerId: cgroup id -> container, its own thread
+//   enrich::DockerIndex             -enrichContainer: netns inode -> Docker container, its thread
 //
 // Run() rescans, then hands the poller thread (the caller's) to Poller::Run(), with the engine as
 // its PollDriver: Targets() and Rescan() come from the NamespaceSet.
@@ -25,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "enrich/cgroup.h"
+#include "enrich/docker.h"
 #include "netns/discovery.h"
 #include "netns/watcher.h"
 #include "pipeline/collector.h"
@@ -46,6 +48,9 @@ struct EngineOptions {
   // -resolveContainerId: container_id/container_runtime of each socket from its cgroup.
   bool resolve_container_id = false;
   enrich::CgroupResolverOptions cgroups;
+  // -enrichContainer: container_id/runtime/name/image of each namespace from the Docker Engine.
+  bool enrich_container = false;
+  enrich::DockerIndexOptions docker;
 };
 
 struct EngineStats {
@@ -97,7 +102,9 @@ class Engine : private PollDriver {
 
   // PollDriver (poller thread).
   std::vector<NamespaceCollector*> Targets() override { return namespaces_->Collectors(); }
-  void Rescan(bool) override { namespaces_->Reconcile(); }
+  // A namespace new since the last rescan makes the Docker index list again (a container started
+  // while the event stream was down).
+  void Rescan(bool) override;
 
   const EngineOptions opts_;
   Metrics* const metrics_;
@@ -107,6 +114,7 @@ class Engine : private PollDriver {
   std::atomic<uint32_t> next_seq_;
   CollectorContext ctx_;
   std::unique_ptr<enrich::CgroupResolver> cgroups_;  // before pool_: readers call it
+  std::unique_ptr<enrich::DockerIndex> docker_;      // before pool_: readers call it
   std::unique_ptr<ReaderPool> pool_;  // before namespaces_: collectors leave it when they stop
   Poller poller_;                     // before namespaces_: collectors report to it until they stop
   std::unique_ptr<NamespaceSet> namespaces_;

@@ -55,7 +55,8 @@ absl::StatusOr<ReplayStats> Replay(const std::string& path, const ReplayOptions&
   opts.deserializers = ropts.deserializers;
   const uint64_t modulus = ropts.modulus == 0 ? 1 : ropts.modulus;
   record::FlatRecord scratch;
-  stamps.Apply(&scratch.meta);
+  std::shared_ptr<const UplinkSnapshot> uplinks;  // what scratch.meta points into
+  stamps.Apply(&scratch.meta, &uplinks);
   scratch.meta.netns = "replay";
   RowBatch batch;
   uint64_t socket_index = 0;

@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "pipeline/capture_file.h"
 #include "pipeline/engine_harness.h"
+#include "pipeline/uplink_tree.h"
 
 namespace xtcp::testing {
 namespace {
@@ -461,6 +462,39 @@ TEST(Collector, ContainerColumnsComeFromEachSocketsCgroup) {
   }
   EXPECT_EQ(h.Count("cgroupResolver", "miss", "count"), 1);
   fs::remove_all(root);
+}
+
+}  // namespace
+}  // namespace xtcp::testing
+
+namespace xtcp::testing {
+namespace {
+
+// -enrichRefresh: the uplink columns of the records change with the snapshot, from the next
+// datagram on, without the collector being told.
+TEST(Collector, RecordsAfterAnUplinkRefreshCarryTheNewValues) {
+  UplinkTree tree("collector");
+  FinishLog log;
+  CollectorHarness h(&log);
+  h.stamps.uplinks = std::make_shared<pipeline::UplinkSource>(tree.Options());
+  FakeKernel k;
+  SetBothFamilies(&k);
+  auto c = h.Collector(&k, 77, "blue");
+  ASSERT_TRUE(c->StartPoll(5));
+  log.WaitFor(1);
+  tree.SetSpeed("eth9", 40000);
+  std::string change;
+  ASSERT_TRUE(h.stamps.uplinks->Refresh(&change));
+  ASSERT_TRUE(c->StartPoll(6));
+  log.WaitFor(2);
+  c->Stop();
+  h.batcher.Flush(FlushReason::kPollEnd);
+  const auto rs = h.consumer.Records();
+  ASSERT_EQ(rs.size(), 8u);
+  for (size_t i = 0; i < rs.size(); ++i) {
+    EXPECT_EQ(rs[i].uplink1_ifname(), "eth9");
+    EXPECT_EQ(rs[i].uplink1_nic_speed_mbps(), i < 4 ? 1000u : 40000u) << i;
+  }
 }
 
 }  // namespace

@@ -7,7 +7,9 @@
 #include <cstring>
 #include <string>
 
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "pipeline/uplink_tree.h"
 
 namespace xtcp::pipeline {
 namespace {
@@ -42,3 +44,50 @@ TEST(Stamps, AKernelHostnameThatIsNotUtf8IsRepaired) {
 
 }  // namespace
 }  // namespace xtcp::pipeline
+
+namespace xtcp::testing {
+namespace {
+
+using pipeline::UplinkSource;
+
+TEST(UplinkRefresh, AChangedSpeedIsANewSnapshot) {
+  UplinkTree tree("speed");
+  UplinkSource source(tree.Options());
+  EXPECT_EQ(source.Current()->uplinks.at(0).speed_mbps, 1000u);
+  std::string change;
+  EXPECT_FALSE(source.Refresh(&change));  // nothing changed: same snapshot, same generation
+  EXPECT_EQ(source.generation(), 0u);
+  tree.SetSpeed("eth9", 25000);
+  ASSERT_TRUE(source.Refresh(&change));
+  EXPECT_EQ(change, "eth9 (?, 1000 Mb/s) -> eth9 (?, 25000 Mb/s)");
+  EXPECT_EQ(source.generation(), 1u);
+  record::RecordMeta meta;
+  source.Current()->Apply(&meta);
+  EXPECT_EQ(meta.uplink1_ifname, "eth9");
+  EXPECT_EQ(meta.uplink1_nic_speed_mbps, 25000u);
+  EXPECT_EQ(meta.uplink2_ifname, "");
+}
+
+TEST(UplinkRefresh, TheThreadInstallsChangesAndStopsAtOnce) {
+  UplinkTree tree("thread");
+  UplinkSource source(tree.Options());
+  source.StartRefresh(absl::Milliseconds(20));
+  tree.SetSpeed("eth9", 100);
+  for (int i = 0; i < 250 && source.generation() == 0; ++i) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(source.Current()->uplinks.at(0).speed_mbps, 100u);
+  const absl::Time start = absl::Now();
+  source.StopRefresh();
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(500));
+}
+
+TEST(UplinkRefresh, WithoutEnrichmentNothingIsRead) {
+  UplinkSource source(pipeline::StampOptions{});
+  EXPECT_FALSE(source.enabled());
+  EXPECT_TRUE(source.Current()->uplinks.empty());
+  source.StartRefresh(absl::Milliseconds(1));  // no thread
+  std::string change;
+  EXPECT_FALSE(source.Refresh(&change));
+}
+
+}  // namespace
+}  // namespace xtcp::testing

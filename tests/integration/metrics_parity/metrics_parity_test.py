@@ -2,7 +2,8 @@
 """Metric triples: what build/xtcp2 emits, against the list kept here and against upstream's.
 
 Starts one daemon per sink kind at once (null, stdout, stderr, file, tcp, udp, unix, unixgram, http,
-kafka; each with local peers on loopback or in a temporary directory, -enrichNic -enrichLldp
+kafka; each with local peers on loopback or in a temporary directory, -enrichContainer (no
+# engine: its error triples) -enrichNic -enrichLldp
 -populateNsid on the null one), scrapes /metrics (text 0.0.4) after two polls, and collects every
 xtcp_counts and xtcp_histograms triple. Then:
   1. the union equals emitted_triples.txt exactly (a new or vanished triple must be written down);
@@ -123,7 +124,8 @@ def main():
     gram.bind(gram_path)
     peers.append(gram)
     dests = [
-        ("null", ["-enrichNic", "-enrichLldp", "-populateNsid"]),
+        ("null", ["-enrichNic", "-enrichLldp", "-populateNsid", "-enrichContainer",
+                  "-dockerSocket", os.path.join(tmp, "no-docker.sock")]),
         ("stdout", []),
         ("stderr", []),
         ("file:" + os.path.join(tmp, "records"), []),

@@ -635,7 +635,8 @@ constexpr FlagRow kFlags[] = {
      .hi = 60,
      .secret = Secret::kUrlUserinfo,
      .help = "Schema registry URL: with -dest kafka:, -xtcpProtoFile is registered there at "
-             "start-up under subject <-topic>-value (at most 3s; failures are warnings)"},
+             "start-up under subject <-topic>-value (at most 3s; failures are warnings); off = "
+             "no registry"},
 
     // ---- record stamps ----
     {.name = "label",

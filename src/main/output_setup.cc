@@ -23,7 +23,8 @@ absl::StatusOr<std::unique_ptr<pipeline::OutputStage>> MakeOutputStage(
   auto sink = CreateSink(sink_opts);
   if (!sink.ok()) return sink.status();
   // Informational and never fatal (as upstream); bounded, so it cannot hold start-up for long.
-  if ((*sink)->scheme() == "kafka")
+  // -kafkaSchemaUrl off: no registry (ours; upstream always tries).
+  if ((*sink)->scheme() == "kafka" && cfg.kafka_schema_url != "off")
     sink::RegisterSchemaAtStartup(SchemaRegistryOptionsFrom(cfg, metrics));
   pipeline::OutputOptions opts = std::move(base);
   opts.envelope_reserve = cfg.EffectiveFlushBytes() + 4096;

@@ -120,6 +120,12 @@ TEST_F(SchemaRegistryDaemon, RegistryDownIsAWarningAndNothingIsLost) {
   EXPECT_THAT(r.err, HasSubstr("(continuing: Kafka messages do not depend on it)"));
 }
 
+TEST_F(SchemaRegistryDaemon, OffAsksNoRegistryAndSaysNothing) {
+  const RunResult r = RunTwoPolls("off");
+  EXPECT_THAT(r.err, Not(HasSubstr("schema registry")));
+  EXPECT_THAT(r.err, Not(HasSubstr("WARN")));
+}
+
 TEST_F(SchemaRegistryDaemon, RefusalIsAWarningWithTheRegistrysWords) {
   FakeSchemaRegistry registry;
   ASSERT_GT(registry.port(), 0);

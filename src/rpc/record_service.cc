@@ -42,9 +42,15 @@ class RecordPump : public Base {
   RecordPump(RecordFanout* fanout, StreamKind kind, std::string peer, Metrics* metrics)
       : fanout_(fanout), metrics_(metrics, kind), started_(absl::Now()) {
     metrics_.start->Increment();
-    sub_ = fanout_->Subscribe(
+    std::shared_ptr<RecordSubscriber> sub = fanout_->Subscribe(
         kind, std::move(peer), [this] { Pump(); },
         [this] { End(::grpc::Status(::grpc::StatusCode::UNAVAILABLE, "xtcp2 is stopping")); });
+    {
+      absl::MutexLock lock(&mu_);
+      sub_ = std::move(sub);
+    }
+    // A Publish() between Subscribe() and here found no sub_ to read: start what it queued.
+    Pump();
   }
 
   void OnWriteDone(bool ok) override {
@@ -65,7 +71,12 @@ class RecordPump : public Base {
   void OnCancel() override { End(::grpc::Status::CANCELLED); }
 
   void OnDone() override {
-    fanout_->Unsubscribe(sub_);  // no Pump()/End() from the fanout after this
+    std::shared_ptr<RecordSubscriber> sub;
+    {
+      absl::MutexLock lock(&mu_);
+      sub = sub_;
+    }
+    fanout_->Unsubscribe(sub);  // no Pump()/End() from the fanout after this
     metrics_.complete->Increment();
     metrics_.duration->Observe(absl::ToDoubleSeconds(absl::Now() - started_));
     delete this;
@@ -83,7 +94,7 @@ class RecordPump : public Base {
   // Starts the next write if none is in flight and a row waits.
   void Pump() ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
-    if (writing_) return;
+    if (writing_ || sub_ == nullptr) return;
     if (ending_) {
       FinishIfIdle();
       return;
@@ -111,9 +122,8 @@ class RecordPump : public Base {
   RecordFanout* const fanout_;
   StreamMetrics metrics_;
   const absl::Time started_;
-  std::shared_ptr<RecordSubscriber> sub_;
-
   absl::Mutex mu_;
+  std::shared_ptr<RecordSubscriber> sub_ ABSL_GUARDED_BY(mu_);
   Response response_ ABSL_GUARDED_BY(mu_);  // the write in flight
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool ending_ ABSL_GUARDED_BY(mu_) = false;

@@ -184,7 +184,7 @@ void AddConnectionFlags(FlagSet* flags, ConnectionOptions* opts,
                 "daemon host name or address, or unix:/path of a Unix socket");
   flags->Uint({"port"}, &opts->port, 1, 65535, "daemon gRPC port (its -grpcPort)");
   flags->Duration(std::move(timeout_names), &opts->timeout,
-                  "deadline of each call (xtcp2client: of connecting)");
+                  "deadline of each call (xtcp2client: of connecting); 0: none");
   flags->Bool({"tls"}, &opts->tls, "use TLS, verifying the server against the system's CAs");
   flags->String({"tlsCa"}, &opts->tls_ca,
                 "PEM file of the CA that signed the server's certificate (enables TLS)");

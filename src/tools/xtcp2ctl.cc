@@ -2,12 +2,12 @@
 // trigger polls. Usage, flags and exit codes: docs/grpc.md ("xtcp2ctl").
 //
 //   xtcp2ctl <command> [flags] [field=value ...]
-#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <iterator>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -77,11 +77,13 @@ class Call {
 
   pb::ConfigService::Stub& stub() { return *stub_; }
 
-  // A context whose deadline is -timeout from now; fail-fast, so an unreachable daemon is an
-  // error at once rather than at the deadline.
+  // A context whose deadline is -timeout from now (0: none); fail-fast, so an unreachable daemon
+  // is an error at once rather than at the deadline.
   std::unique_ptr<grpc::ClientContext> Context() const {
     auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->set_deadline(absl::ToChronoTime(absl::Now() + conn_.timeout));
+    if (conn_.timeout > absl::ZeroDuration()) {
+      ctx->set_deadline(absl::ToChronoTime(absl::Now() + conn_.timeout));
+    }
     return ctx;
   }
 

@@ -348,6 +348,8 @@ TEST(CtlTest, SlowAnswerHitsTheTimeout) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, absl::StrCat("xtcp2ctl: get: no answer from 127.0.0.1:", d->port(),
                                 " within 300ms (-timeout)\n"));
+  // -timeout 0: no deadline.
+  EXPECT_EQ(Ctl(*d, "get", {"-timeout", "0"}).exit_code, 0);
 }
 
 TEST(CtlTest, UsageErrorsExit2WithOneLineNamingTheFlag) {

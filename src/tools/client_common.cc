@@ -315,6 +315,7 @@ Failure DescribeFailure(const grpc::Status& status, std::string_view what_std,
     case grpc::StatusCode::INVALID_ARGUMENT:
     case grpc::StatusCode::FAILED_PRECONDITION:
     case grpc::StatusCode::OUT_OF_RANGE:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:  // the daemon: a burst already running
       f.exit_code = kExitRejected;
       f.line = absl::StrCat(what, ": rejected by the server (", code, "): ", msg);
       return f;

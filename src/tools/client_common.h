@@ -114,8 +114,9 @@ struct Failure {
 };
 
 // Describes `status` (not OK) of the RPC `what` (e.g. "get", "stream"): the server's refusal of
-// the content (INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE: kExitRejected, its message
-// verbatim); unreachable, TLS, timeout and everything else: kExitFailure.
+// the request (INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE, RESOURCE_EXHAUSTED:
+// kExitRejected, its message verbatim); unreachable, TLS, timeout and everything else:
+// kExitFailure.
 Failure DescribeFailure(const grpc::Status& status, std::string_view what,
                         const ConnectionOptions& opts);
 

@@ -38,10 +38,13 @@ google::protobuf::Duration ToProtoDuration(absl::Duration d) {
 // One command's run: its flags (the connection flags, -pretty, its own), its arguments, a stub.
 class Call {
  public:
-  // `timeout_names`: the names of the call-deadline flag (see AddConnectionFlags).
+  // `timeout_names`: the names of the call-deadline flag (see AddConnectionFlags); `timeout` its
+  // default.
   explicit Call(std::string_view command,
-                std::vector<std::string> timeout_names = {"timeout", "rpcTimeout"})
+                std::vector<std::string> timeout_names = {"timeout", "rpcTimeout"},
+                absl::Duration timeout = absl::Seconds(10))
       : command_(command), flags_(absl::StrCat(kProgram, " ", AsAbsl(command))) {
+    conn_.timeout = timeout;
     AddConnectionFlags(&flags_, &conn_, std::move(timeout_names));
     flags_.Bool({"pretty"}, &pretty_, "print the JSON answer indented over several lines");
   }
@@ -137,7 +140,9 @@ bool ReadInput(const std::string& path, std::string* out) {
 // with the assignments applied, sent with Set. `reconfigure` (upstream's name) reads standard
 // input when neither -file nor assignments are given.
 int RunSet(std::string_view name, const std::vector<std::string>& args) {
-  Call call(name);
+  // The daemon answers a Set that needs a restart once the new pipeline runs: after a drain of up
+  // to its -shutdownTimeout (10 s) plus up to 30 s to start.
+  Call call(name, {"timeout", "rpcTimeout"}, absl::Seconds(60));
   std::string file;
   call.flags().String({"file"}, &file,
                       "JSON XtcpConfig to send (\"-\": standard input); assignments apply on top");

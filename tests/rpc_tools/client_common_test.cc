@@ -81,6 +81,11 @@ TEST(DescribeFailureTest, ExitCodesByStatus) {
   EXPECT_EQ(
       DescribeFailure(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "x"), "s3", o).exit_code,
       kExitRejected);
+  EXPECT_EQ(
+      DescribeFailure(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "busy"), "burst", o).line,
+      "burst: rejected by the server (RESOURCE_EXHAUSTED): busy");
+  EXPECT_EQ(DescribeFailure(grpc::Status(grpc::StatusCode::INTERNAL, "x"), "get", o).exit_code,
+            kExitFailure);
   const Failure down =
       DescribeFailure(grpc::Status(grpc::StatusCode::UNAVAILABLE, "Connection refused"), "get", o);
   EXPECT_EQ(down.exit_code, kExitFailure);

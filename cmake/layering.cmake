@@ -22,11 +22,13 @@ set(XTCP_MAY_pipeline "common;proto;record;netlink;decode;netns;contracts;marsha
 set(XTCP_MAY_observe  "common;proto;record;netlink;decode;netns;contracts;marshal;sink;pipeline")
 set(XTCP_MAY_rpc      "common;proto;record;netlink;decode;netns;contracts;marshal;sink;pipeline")
 set(XTCP_MAY_main     "common;proto;record;netlink;decode;netns;contracts;marshal;sink;pipeline;observe;rpc;config")
+# The gRPC client programs (xtcp2ctl, xtcp2client): beside main, never part of the daemon.
+set(XTCP_MAY_tools    "common;proto;record;contracts;marshal;config")
 # Single files allowed one include their library may not have, as "file|layer" (none today).
 set(XTCP_LAYER_EXCEPTIONS "")
 
 # First path component of an include -> the layer that owns it.
-set(XTCP_LIBS common record config netlink decode netns marshal sink pipeline observe rpc main)
+set(XTCP_LIBS common record config netlink decode netns marshal sink pipeline observe rpc main tools)
 function(xtcp_layer_of component out)
   if(component STREQUAL "xtcp_config" OR component STREQUAL "xtcp_flat_record")
     set(${out} proto PARENT_SCOPE)

@@ -7,7 +7,9 @@
 # /usr/share/xtcp2/xtcp_flat_record.proto (the default -xtcpProtoFile),
 # /usr/share/xtcp2/clickhouse/ (DDL and the generated format schema), /usr/share/xtcp2/grafana/,
 # /usr/share/doc/xtcp2/ (*.md, copyright, changelog.gz), /usr/share/man/man8/xtcp2.8.gz,
-# /usr/share/bash-completion/completions/xtcp2 (both generated from the flag table).
+# /usr/share/bash-completion/completions/xtcp2 (both generated from the flag table);
+# the gRPC client tools /usr/bin/xtcp2ctl and /usr/bin/xtcp2client (stripped) with their
+# /usr/share/man/man1/*.1.gz (packaging/*.1).
 include(GNUInstallDirs)
 
 # ClickHouse's format schema, derived from our proto at build time (never a copy in the tree):
@@ -32,6 +34,18 @@ add_custom_command(
   COMMAND gzip -9nc ${PROJECT_SOURCE_DIR}/packaging/changelog > ${PROJECT_BINARY_DIR}/packaging/changelog.gz
   DEPENDS ${PROJECT_SOURCE_DIR}/packaging/changelog)
 add_custom_target(deb_changelog ALL DEPENDS ${PROJECT_BINARY_DIR}/packaging/changelog.gz)
+
+# The client tools' man pages (hand-written: their flags are not in the daemon's table).
+set(XTCP_TOOL_MAN_PAGES)
+foreach(tool xtcp2ctl xtcp2client)
+  add_custom_command(
+    OUTPUT ${PROJECT_BINARY_DIR}/packaging/${tool}.1.gz
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/packaging
+    COMMAND gzip -9nc ${PROJECT_SOURCE_DIR}/packaging/${tool}.1 > ${PROJECT_BINARY_DIR}/packaging/${tool}.1.gz
+    DEPENDS ${PROJECT_SOURCE_DIR}/packaging/${tool}.1)
+  list(APPEND XTCP_TOOL_MAN_PAGES ${PROJECT_BINARY_DIR}/packaging/${tool}.1.gz)
+endforeach()
+add_custom_target(tool_man_pages ALL DEPENDS ${XTCP_TOOL_MAN_PAGES})
 
 # The man page and bash completion, generated from the flag table (src/config/flag_docs.h). The
 # page is dated with the commit's date (as the version line is), so it is reproducible, and
@@ -72,7 +86,8 @@ add_custom_command(
 add_custom_target(xtcp2_debuginfo ALL DEPENDS ${XTCP_DEBUG_FILE})
 # Everything the install rules read (`ninja deb_inputs` before cpack; `ninja` alone builds it too).
 add_custom_target(deb_inputs)
-add_dependencies(deb_inputs xtcp2 clickhouse_format_schema deb_changelog xtcp2_debuginfo flag_docs)
+add_dependencies(deb_inputs xtcp2 xtcp2ctl xtcp2client clickhouse_format_schema deb_changelog
+                 xtcp2_debuginfo flag_docs tool_man_pages)
 add_custom_target(xtcp2-dbgsym
   COMMAND ${CMAKE_COMMAND} -DDEBUG_FILE=${XTCP_DEBUG_FILE} -DOUT_DIR=${PROJECT_BINARY_DIR}
           -DVERSION=${PROJECT_VERSION} "-DMAINTAINER=${XTCP_PACKAGE_CONTACT}"
@@ -91,7 +106,16 @@ install(CODE "
                           --remove-section=.gnu_debuglink \"\${bin}\" COMMAND_ERROR_IS_FATAL ANY)
   execute_process(COMMAND ${XTCP_OBJCOPY} --add-gnu-debuglink=${XTCP_DEBUG_FILE}
                           \"\${bin}\" COMMAND_ERROR_IS_FATAL ANY)")
+# The client tools, stripped (no dbgsym for them: the build tree keeps the symbols).
+install(TARGETS xtcp2ctl xtcp2client RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+foreach(tool xtcp2ctl xtcp2client)
+  install(CODE "
+    execute_process(COMMAND ${XTCP_OBJCOPY} --strip-debug --strip-unneeded
+                            \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/${tool}\"
+                    COMMAND_ERROR_IS_FATAL ANY)")
+endforeach()
 install(FILES ${XTCP_MAN_PAGE}.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
+install(FILES ${XTCP_TOOL_MAN_PAGES} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES ${XTCP_BASH_COMPLETION} DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
         RENAME xtcp2)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/xtcp2.service DESTINATION ${XTCP_SYSTEMD_UNIT_DIR})
@@ -127,7 +151,8 @@ set(CPACK_PACKAGE_DESCRIPTION
     "xtcp2 dumps inet_diag for every TCP socket in every network namespace on a\n\
 fixed cadence and ships protobuf (or JSON, CSV, ...) batches to Kafka, files,\n\
 sockets or HTTP. It serves Prometheus metrics, health endpoints and CPU/heap\n\
-profiles on :9088.")
+profiles on :9088. xtcp2ctl and xtcp2client are its gRPC clients: they\n\
+change its configuration and print the records it streams.")
 set(CPACK_PACKAGING_INSTALL_PREFIX "/usr")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION "net")

@@ -288,7 +288,9 @@ TEST(DebPackageTest, CpackBuildsADebWithTheBinaryUnitAndProtos) {
         "./usr/share/xtcp2/clickhouse/format_schemas/xtcp_flat_record.proto",
         "./usr/share/xtcp2/clickhouse/030_xtcp_flat_records_kafka.sql",
         "./usr/share/xtcp2/grafana/xtcp2.json", "./usr/share/man/man8/xtcp2.8.gz",
-        "./usr/share/bash-completion/completions/xtcp2"}) {
+        "./usr/share/bash-completion/completions/xtcp2", "./usr/bin/xtcp2ctl",
+        "./usr/bin/xtcp2client", "./usr/share/man/man1/xtcp2ctl.1.gz",
+        "./usr/share/man/man1/xtcp2client.1.gz"}) {
     EXPECT_THAT(contents.out, HasSubstr(absl::StrCat(" ", path, "\n"))) << path;
   }
   EXPECT_THAT(contents.out, HasSubstr("rwxr-xr-x root/root"));
@@ -365,6 +367,14 @@ TEST(DebPackageTest, BinaryIsStrippedWithADebugLink) {
   EXPECT_THAT(help.out + help.err, HasSubstr("-promListen"));
   EXPECT_THAT(RunProgram({readelf, "-S", "-W", BuildPath("xtcp2.debug")}).out,
               HasSubstr(".debug_info"));
+  // The client tools are stripped too, and still run.
+  for (const char* tool : {"xtcp2ctl", "xtcp2client"}) {
+    const std::string bin = absl::StrCat(root, "/usr/bin/", tool);
+    EXPECT_THAT(RunProgram({readelf, "-S", "-W", bin}).out, Not(HasSubstr(".debug_info"))) << tool;
+    const RunResult v = RunProgram({bin, "-v"});
+    EXPECT_EQ(v.exit_code, 0) << tool << v.err;
+    EXPECT_THAT(v.out, HasSubstr(absl::StrCat(tool, " commit:")));
+  }
 }
 
 std::string BuildId(const std::string& elf) {

@@ -13,6 +13,7 @@ Each case starts build/xtcp2 on free ports with -dest file (protobufList) and ch
             counted over both pipelines)
   slow      a client that never reads: drops counted, polls on time, RSS flat, the sink loses
             nothing; 50 clients connecting and leaving x3: clients, threads, fds back to baseline
+  stopping  health NOT_SERVING while the daemon drains a sink that never reads; exit 3
   security  the default listener is loopback only; a Unix socket serves; mutual TLS refuses a
             client without a certificate, and plaintext
 Bounded: every wait has a deadline; the whole run well under 240 s.
@@ -469,6 +470,45 @@ def case_slow():
 
 
 # ---------------------------------------------------------------------------------------------
+def case_stopping():
+    """Health says NOT_SERVING while the daemon drains a sink that does not read."""
+    keep = load_sockets(1500)
+    hole = socket.socket()
+    hole.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(1)
+    port = free_port()
+    # A later -dest replaces the file one Daemon gives.
+    d = Daemon("stopping", ["-frequency", "1s", "-timeout", "500ms",
+                            "-dest", f"tcp:127.0.0.1:{hole.getsockname()[1]}"],
+               grpc_args=["-grpcListen", f"127.0.0.1:{port}"])
+    try:
+        ch = grpc.insecure_channel(f"127.0.0.1:{port}")
+        grpc.channel_ready_future(ch).result(timeout=20)
+        health = health_pb2_grpc.HealthStub(ch)
+        serving = health_pb2.HealthCheckResponse.SERVING
+        check(wait_for(lambda: health.Check(health_pb2.HealthCheckRequest(), timeout=2).status
+                       == serving, 20), "stopping: SERVING while polling")
+        conn, _ = hole.accept()  # accepted, never read
+        check(wait_for(lambda: d.count("Output", "queueFull", "error") > 0, 30),
+              "the sink is stuck: the output queue fills")
+        d.proc.send_signal(signal.SIGTERM)
+        status = wait_for(lambda: (lambda st: st if st != serving else None)(
+            health.Check(health_pb2.HealthCheckRequest(), timeout=2).status), 3)
+        check(status == health_pb2.HealthCheckResponse.NOT_SERVING,
+              f"health NOT_SERVING while the sink drains ({status})")
+        try:
+            d.proc.wait(timeout=30)  # within -shutdownTimeout; a second signal would not drain
+        except subprocess.TimeoutExpired:
+            pass
+    finally:
+        rc = d.stop()
+        for s_ in keep + [hole]:
+            s_.close()
+    check(rc == 3, f"a run that lost rows to the stuck sink exits 3 ({rc})")
+
+
+# ---------------------------------------------------------------------------------------------
 def outside_address():
     """An address of this host that is not loopback, if it has one."""
     out = subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"],
@@ -569,7 +609,7 @@ def main():
     deadline.daemon = True
     deadline.start()
     try:
-        for case in (case_wire, case_slow, case_security):
+        for case in (case_wire, case_slow, case_stopping, case_security):
             print(f"---- {case.__name__}", flush=True)
             try:
                 case()

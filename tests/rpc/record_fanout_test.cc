@@ -42,8 +42,10 @@ TEST(RecordFanout, NoClientsNoCopyAndEveryClientGetsEveryRowInOrder) {
   EXPECT_EQ(m.CountValue("flatRecordServiceSend", "start", "count"), 0);
 
   std::atomic<int> wakes{0};
-  auto a = fanout.Subscribe(StreamKind::kFlatRecords, "a", [&] { ++wakes; }, [] {});
-  auto b = fanout.Subscribe(StreamKind::kPollFlatRecords, "b", [&] { ++wakes; }, [] {});
+  auto a = fanout.Subscribe(
+      StreamKind::kFlatRecords, "a", [&] { ++wakes; }, [] {});
+  auto b = fanout.Subscribe(
+      StreamKind::kPollFlatRecords, "b", [&] { ++wakes; }, [] {});
   EXPECT_EQ(fanout.clients(), 2u);
   fanout.Publish(MakeEnvelope(10, 3));
   fanout.Publish(MakeEnvelope(13, 2));
@@ -66,8 +68,10 @@ TEST(RecordFanout, NoClientsNoCopyAndEveryClientGetsEveryRowInOrder) {
 TEST(RecordFanout, AClientBehindLosesNewRowsForItselfOnlyAndTheyAreCounted) {
   Metrics m;
   RecordFanout fanout({.client_buffer_bytes = 4096}, &m);
-  auto slow = fanout.Subscribe(StreamKind::kFlatRecords, "slow", [] {}, [] {});
-  auto fast = fanout.Subscribe(StreamKind::kPollFlatRecords, "fast", [] {}, [] {});
+  auto slow = fanout.Subscribe(
+      StreamKind::kFlatRecords, "slow", [] {}, [] {});
+  auto fast = fanout.Subscribe(
+      StreamKind::kPollFlatRecords, "fast", [] {}, [] {});
   uint64_t published = 0, fast_got = 0;
   for (int i = 0; i < 20; ++i) {
     fanout.Publish(MakeEnvelope(published + 1, 10, 100));  // ~1.2 KB each
@@ -101,10 +105,12 @@ TEST(RecordFanout, CloseAllEndsEveryClientAndLaterOnesAtOnce) {
   Metrics m;
   RecordFanout fanout({}, &m);
   std::atomic<int> ended{0};
-  auto a = fanout.Subscribe(StreamKind::kFlatRecords, "a", [] {}, [&] { ++ended; });
+  auto a = fanout.Subscribe(
+      StreamKind::kFlatRecords, "a", [] {}, [&] { ++ended; });
   fanout.CloseAll();
   EXPECT_EQ(ended.load(), 1);
-  auto b = fanout.Subscribe(StreamKind::kFlatRecords, "b", [] {}, [&] { ++ended; });
+  auto b = fanout.Subscribe(
+      StreamKind::kFlatRecords, "b", [] {}, [&] { ++ended; });
   EXPECT_EQ(ended.load(), 2);
   EXPECT_EQ(fanout.clients(), 1u);  // b was never added
   fanout.Unsubscribe(a);

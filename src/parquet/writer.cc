@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <utility>
@@ -26,6 +27,8 @@ constexpr int32_t kConvertedUtf8 = 0;
 constexpr int32_t kConvertedDate = 6;
 constexpr int32_t kConvertedTimestampMicros = 10;
 constexpr size_t kMaxDictionary = 1 << 16;
+// BYTE_ARRAY bytes per column and row group.
+constexpr size_t kMaxChunkBytes = size_t{1} << 30;
 
 template <typename T>
 void AppendLe(T v, std::string* out) {
@@ -107,6 +110,11 @@ void ColumnBuffer::AppendBytes(std::string_view v) {
     type_error_ = true;
     return;
   }
+  // Offsets are 32-bit and a page body must stay below 2 GiB: refuse a bigger row group.
+  if (bytes_.size() + v.size() > kMaxChunkBytes) {
+    type_error_ = true;
+    return;
+  }
   if (column_->optional) def_levels_.push_back(1);
   bytes_.append(v);
   ends_.push_back(static_cast<uint32_t>(bytes_.size()));
@@ -170,7 +178,9 @@ absl::Status FileWriter::EndRowGroup() {
   for (size_t i = 0; i < buffers_.size(); ++i) {
     if (buffers_[i].type_error_) {
       return absl::InvalidArgumentError(
-          absl::StrCat("parquet: column ", schema_[i].name, ": value of the wrong type or null"));
+          absl::StrCat("parquet: column ", schema_[i].name,
+                       ": value of the wrong type, null in a REQUIRED column, or over 1 GiB of "
+                       "bytes in the row group"));
     }
     if (buffers_[i].rows() != rows) {
       return absl::InvalidArgumentError(absl::StrCat("parquet: column ", schema_[i].name, " has ",

@@ -20,7 +20,9 @@
 // Use: build a Schema, append each column's values for the rows of the current row group through
 // column(i) (every column must get the same number of rows, nulls included), call EndRowGroup()
 // whenever a row group is complete (Finish() ends a pending one), then Finish() for the bytes.
-// Values of INT32 columns annotated unsigned are passed as their uint32 bit pattern.
+// Values of INT32 columns annotated unsigned are passed as their uint32 bit pattern. An append
+// that does not fit the column (wrong type, null in a REQUIRED column, more than 1 GiB of
+// BYTE_ARRAY data in one column of one row group) is dropped and makes EndRowGroup()/Finish() fail.
 //
 // Not thread-safe. Memory: the encoded row groups plus the current row group's raw values.
 #pragma once

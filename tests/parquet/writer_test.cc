@@ -58,6 +58,24 @@ TEST(ParquetWriterTest, PlainInt32PageBytes) {
               testing::ElementsAreArray(want));
 }
 
+TEST(ParquetWriterTest, OptionalPageHasDefinitionLevels) {
+  Column c = Int32Column("a");
+  c.optional = true;
+  auto w = MakeWriter({c});
+  w->column(0).AppendInt32(7);
+  w->column(0).AppendNull();
+  auto file = w->Finish();
+  ASSERT_TRUE(file.ok()) << file.status();
+  // Body: levels length 2, levels 1,0 (one padded bit-packed group: 03 01), then the one value.
+  // Page sizes 10/10 (zigzag 0x14); the DataPageHeader says 2 values (nulls included).
+  const std::vector<uint8_t> want = {0x15, 0x00, 0x15, 0x14, 0x15, 0x14, 0x2c, 0x15, 0x04,
+                                     0x15, 0x00, 0x15, 0x06, 0x15, 0x06, 0x00, 0x00, 2,
+                                     0,    0,    0,    0x03, 0x01, 7,    0,    0,    0};
+  ASSERT_GE(file->size(), 4 + want.size());
+  EXPECT_THAT(std::vector<uint8_t>(file->begin() + 4, file->begin() + 4 + want.size()),
+              testing::ElementsAreArray(want));
+}
+
 TEST(ParquetWriterTest, RowCountMismatchIsAnError) {
   auto w = MakeWriter({Int32Column("a"), Int32Column("b")});
   w->column(0).AppendInt32(1);

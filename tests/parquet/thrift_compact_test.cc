@@ -13,7 +13,7 @@ namespace {
 
 std::vector<uint8_t> Bytes(const std::string& s) { return {s.begin(), s.end()}; }
 
-TEST(ThriftCompactTest, ZigZag) {
+TEST(ParquetThriftCompactTest, ZigZag) {
   EXPECT_EQ(CompactWriter::ZigZag(0), 0u);
   EXPECT_EQ(CompactWriter::ZigZag(-1), 1u);
   EXPECT_EQ(CompactWriter::ZigZag(1), 2u);
@@ -22,7 +22,7 @@ TEST(ThriftCompactTest, ZigZag) {
   EXPECT_EQ(CompactWriter::ZigZag(INT64_MIN), UINT64_MAX);
 }
 
-TEST(ThriftCompactTest, Varint) {
+TEST(ParquetThriftCompactTest, Varint) {
   std::string out;
   CompactWriter w(&out);
   w.Varint(1);
@@ -31,7 +31,7 @@ TEST(ThriftCompactTest, Varint) {
   EXPECT_THAT(Bytes(out), testing::ElementsAre(0x01, 0x7f, 0xac, 0x02));
 }
 
-TEST(ThriftCompactTest, ShortAndLongFieldDeltas) {
+TEST(ParquetThriftCompactTest, ShortAndLongFieldDeltas) {
   std::string out;
   CompactWriter w(&out);
   w.FieldI32(1, 1);    // delta 1, i32 (5): 0x15, zigzag(1) = 2
@@ -42,7 +42,7 @@ TEST(ThriftCompactTest, ShortAndLongFieldDeltas) {
               testing::ElementsAre(0x15, 0x02, 0x05, 0x22, 0x01, 0x16, 0x80, 0x01, 0x00));
 }
 
-TEST(ThriftCompactTest, BoolsBinaryAndI8) {
+TEST(ParquetThriftCompactTest, BoolsBinaryAndI8) {
   std::string out;
   CompactWriter w(&out);
   w.FieldBool(1, true);    // 0x11
@@ -52,7 +52,7 @@ TEST(ThriftCompactTest, BoolsBinaryAndI8) {
   EXPECT_THAT(Bytes(out), testing::ElementsAre(0x11, 0x12, 0x28, 0x02, 'a', 'b', 0x13, 0xfd));
 }
 
-TEST(ThriftCompactTest, Lists) {
+TEST(ParquetThriftCompactTest, Lists) {
   std::string out;
   CompactWriter w(&out);
   w.FieldListBegin(1, CompactWriter::kI32, 3);  // 0x19, size 3 << 4 | 5 = 0x35
@@ -63,7 +63,7 @@ TEST(ThriftCompactTest, Lists) {
   EXPECT_THAT(Bytes(out), testing::ElementsAre(0x19, 0x35, 0x02, 0x04, 0x05, 0x19, 0xf8, 0x14));
 }
 
-TEST(ThriftCompactTest, NestedStructRestartsDeltas) {
+TEST(ParquetThriftCompactTest, NestedStructRestartsDeltas) {
   std::string out;
   CompactWriter w(&out);
   w.FieldI32(1, 0);
@@ -79,7 +79,7 @@ TEST(ThriftCompactTest, NestedStructRestartsDeltas) {
                                                0x02, 0x00, 0x00));
 }
 
-TEST(ThriftCompactTest, TopLevelStructsInARow) {
+TEST(ParquetThriftCompactTest, TopLevelStructsInARow) {
   std::string out;
   CompactWriter w(&out);
   w.FieldI32(3, 1);

@@ -19,6 +19,7 @@ pkg_check_modules(TCMALLOC REQUIRED IMPORTED_TARGET libtcmalloc)
 pkg_check_modules(PROFILER REQUIRED IMPORTED_TARGET libprofiler)
 pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)  # elfutils: pprof symbolization
 pkg_check_modules(LIBSECCOMP REQUIRED IMPORTED_TARGET libseccomp)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)  # parquet: page compression
 pkg_check_modules(LLDPCTL REQUIRED IMPORTED_TARGET lldpctl)  # -enrichLldp
 
 if(XTCP_BUILD_TESTS)

@@ -3,7 +3,7 @@
 # Every `#include "x/..."` in src/<lib>/ must name <lib> itself or a library <lib> may use.
 # Headers of outside libraries (absl, google, prometheus, ...) are not checked.
 #
-#   common -> proto/record -> config -> netlink/decode/netns -> marshal/sink -> pipeline -> observe/rpc -> main
+#   common -> proto/record -> config -> netlink/decode/netns/parquet -> marshal/sink -> pipeline -> observe/rpc -> main
 # with one twist: config is the top floor's — only main may include it; every layer below gets
 # its own options struct, which main fills from the Config.
 
@@ -17,18 +17,19 @@ set(XTCP_MAY_netlink  "common;proto;record")
 set(XTCP_MAY_decode   "common;proto;record")
 set(XTCP_MAY_netns    "common;proto;record;netlink")
 set(XTCP_MAY_marshal  "common;proto;record;netlink;decode;netns;contracts")
-set(XTCP_MAY_sink     "common;proto;record;netlink;decode;netns;contracts")
-set(XTCP_MAY_pipeline "common;proto;record;netlink;decode;netns;contracts;marshal;sink")
+set(XTCP_MAY_parquet  "common;proto;record")
+set(XTCP_MAY_sink     "common;proto;record;netlink;decode;netns;contracts;parquet")
+set(XTCP_MAY_pipeline "common;proto;record;netlink;decode;netns;contracts;marshal;sink;parquet")
 set(XTCP_MAY_observe  "common;proto;record;netlink;decode;netns;contracts;marshal;sink;pipeline")
 set(XTCP_MAY_rpc      "common;proto;record;netlink;decode;netns;contracts;marshal;sink;pipeline")
-set(XTCP_MAY_main     "common;proto;record;netlink;decode;netns;contracts;marshal;sink;pipeline;observe;rpc;config")
+set(XTCP_MAY_main     "common;proto;record;netlink;decode;netns;contracts;parquet;marshal;sink;pipeline;observe;rpc;config")
 # The gRPC client programs (xtcp2ctl, xtcp2client): beside main, never part of the daemon.
 set(XTCP_MAY_tools    "common;proto;record;contracts;marshal;config")
 # Single files allowed one include their library may not have, as "file|layer" (none today).
 set(XTCP_LAYER_EXCEPTIONS "")
 
 # First path component of an include -> the layer that owns it.
-set(XTCP_LIBS common record config netlink decode netns marshal sink pipeline observe rpc main tools)
+set(XTCP_LIBS common record config netlink decode netns parquet marshal sink pipeline observe rpc main tools)
 function(xtcp_layer_of component out)
   if(component STREQUAL "xtcp_config" OR component STREQUAL "xtcp_flat_record")
     set(${out} proto PARENT_SCOPE)

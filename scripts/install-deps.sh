@@ -14,6 +14,8 @@ RUN_PACKAGES=(
   librdkafka-dev prometheus-cpp-dev libcivetweb-dev libgoogle-perftools-dev
   libcurl4-openssl-dev libmsgpack-cxx-dev libcap-dev libdw-dev libelf-dev
   libseccomp-dev liblldpctl-dev libhiredis-dev libnats-dev
+  # the Parquet writer (src/parquet): page compression
+  libzstd-dev
   # the gRPC services (ConfigService, XTCPFlatRecordService) and xtcp2ctl/xtcp2client
   libgrpc++-dev protobuf-compiler-grpc
   # -enrichNic names NIC models from it

@@ -36,7 +36,7 @@ case "$mode" in
     configure build-asan -DCMAKE_BUILD_TYPE=Debug -DXTCP_SANITIZE=ON -DXTCP_BUILD_BENCH=OFF
     ninja -C build-asan -j "$JOBS"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-      LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp" \
+      LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0" \
       ctest --test-dir build-asan --output-on-failure -j "$JOBS" --timeout 900 -LE no_sanitizer
     echo "== ThreadSanitizer build (clang, -Wthread-safety -Werror) and tests" >&2
     configure build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \

@@ -50,7 +50,7 @@ case "$mode" in
     # of its own, so the test that counts the HTTP server's threads runs in the other builds too.
     TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp" \
       ctest --test-dir build-tsan --output-on-failure -j "$JOBS" --timeout 900 \
-      -LE 'no_sanitizer|no_tsan|root' -E '[Kk]afka|SinkFactory.WellFormedNetwork|DaemonObserve.ReadyzFollowsPollingAndShutdown|HostileHttpTest.ServerUsesOneThread'
+      -LE 'no_sanitizer|no_tsan|root' -E '[Kk]afka|SchemaRegistryDaemon|SinkFactory.WellFormedNetwork|DaemonObserve.ReadyzFollowsPollingAndShutdown|HostileHttpTest.ServerUsesOneThread'
     echo "== libFuzzer: decoder, ${FUZZ_SECONDS}s" >&2
     configure build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
       -DCMAKE_CXX_COMPILER=clang++ -DXTCP_FUZZ=ON -DXTCP_BUILD_TESTS=OFF -DXTCP_BUILD_BENCH=OFF

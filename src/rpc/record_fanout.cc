@@ -5,54 +5,25 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "record/record_codec.h"
+#include "record/wire.h"
 
 namespace xtcp::rpc {
-namespace {
-
-// Reads a varint at s[*pos] and moves *pos past it; false if it runs off `s` or past 10 bytes.
-bool ReadVarint(std::string_view s, size_t* pos, uint64_t* out) {
-  uint64_t v = 0;
-  for (int shift = 0; shift < 64 && *pos < s.size(); shift += 7) {
-    const auto b = static_cast<uint8_t>(s[(*pos)++]);
-    v |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if ((b & 0x80) == 0) {
-      *out = v;
-      return true;
-    }
-  }
-  return false;
-}
-
-// Envelope.row: field 10, length-delimited.
-constexpr uint64_t kRowTag = (10 << 3) | 2;
-
-}  // namespace
-
-bool RecordFanout::ForEachRow(std::string_view envelope,
-                              const std::function<void(std::string_view)>& fn) {
-  size_t pos = 0;
-  while (pos < envelope.size()) {
-    uint64_t tag = 0, len = 0;
-    if (!ReadVarint(envelope, &pos, &tag) || tag != kRowTag) return false;
-    if (!ReadVarint(envelope, &pos, &len) || len > envelope.size() - pos) return false;
-    fn(envelope.substr(pos, len));
-    pos += len;
-  }
-  return true;
-}
-
 // ---- RecordSubscriber ----
 
 bool RecordSubscriber::Next(std::string_view* row) {
   absl::MutexLock lock(&mu_);
   while (!queue_.empty()) {
     const std::string_view bytes = queue_.front()->bytes;
-    size_t pos = offset_;
-    uint64_t tag = 0, len = 0;
-    if (pos < bytes.size() && ReadVarint(bytes, &pos, &tag) && tag == kRowTag &&
-        ReadVarint(bytes, &pos, &len) && len <= bytes.size() - pos) {
-      *row = bytes.substr(pos, len);
-      offset_ = pos + len;
+    const auto* begin = reinterpret_cast<const uint8_t*>(bytes.data());
+    const uint8_t* end = begin + bytes.size();
+    const uint8_t* p = begin + offset_;
+    uint64_t len = 0;
+    if (p < end && *p == record::kEnvelopeRowTag &&
+        (p = record::wire::GetVarint(p + 1, end, &len)) != nullptr &&
+        len <= static_cast<uint64_t>(end - p)) {
+      *row = bytes.substr(static_cast<size_t>(p - begin), static_cast<size_t>(len));
+      offset_ = static_cast<size_t>(p - begin) + static_cast<size_t>(len);
       return true;
     }
     // Done with the front chunk (or it cannot be framed further: the batcher wrote it, so not

@@ -122,11 +122,6 @@ class RecordFanout {
   // Rows dropped for clients that were behind, over the fanout's life.
   uint64_t rows_dropped() const { return rows_dropped_.load(std::memory_order_relaxed); }
 
-  // Runs `fn` with each record (a serialized XtcpFlatRecord) of a serialized Envelope. False if
-  // the bytes are not a sequence of Envelope rows.
-  static bool ForEachRow(std::string_view envelope,
-                         const std::function<void(std::string_view)>& fn);
-
  private:
   const RecordFanoutOptions opts_;
   struct FanoutMetrics {

@@ -9,6 +9,7 @@
 
 #include "common/metrics.h"
 #include "gtest/gtest.h"
+#include "record/record_codec.h"
 #include "xtcp_flat_record/v1/xtcp_flat_record.pb.h"
 
 namespace xtcp::rpc {
@@ -117,14 +118,15 @@ TEST(RecordFanout, CloseAllEndsEveryClientAndLaterOnesAtOnce) {
   fanout.Unsubscribe(b);
 }
 
-TEST(RecordFanout, ForEachRowFramesEnvelopesAndRefusesGarbage) {
+// The framing Next() relies on (the record codec's, shared with the marshallers).
+TEST(RecordFanout, EnvelopeRowFramingAndGarbage) {
   const pipeline::Envelope env = MakeEnvelope(7, 4);
   std::vector<uint64_t> got;
-  EXPECT_TRUE(RecordFanout::ForEachRow(env.bytes.view(),
-                                       [&](std::string_view r) { got.push_back(CounterOf(r)); }));
+  EXPECT_TRUE(record::ForEachEnvelopeRow(env.bytes.view(),
+                                         [&](std::string_view r) { got.push_back(CounterOf(r)); }));
   EXPECT_EQ(got, (std::vector<uint64_t>{7, 8, 9, 10}));
-  EXPECT_FALSE(RecordFanout::ForEachRow("\x0a\x01x", [](std::string_view) {}));  // field 1
-  EXPECT_FALSE(RecordFanout::ForEachRow("\x52\x10x", [](std::string_view) {}));  // too short
+  EXPECT_FALSE(record::ForEachEnvelopeRow("\x0a\x01x", [](std::string_view) {}));  // field 1
+  EXPECT_FALSE(record::ForEachEnvelopeRow("\x52\x10x", [](std::string_view) {}));  // too short
 }
 
 // Publishers on two threads, clients subscribing, draining and leaving on four: no callback runs
